@@ -1,0 +1,64 @@
+package tokenize
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Special tokens. They get the last ids of the vocabulary, after the 256
+// byte symbols and the merges, and are never produced by BPE merges.
+const (
+	DocStart = "<|doc|>"
+	DocEnd   = "<|end|>"
+)
+
+// SpecialTokens lists the special tokens in id order.
+var SpecialTokens = []string{DocStart, DocEnd}
+
+// The inventory timeline grammar (one document per (location, SKU), one line per day):
+//
+//	inv loc=S01 sku=P003 lt=2\n
+//	w=3 oh=12 pipe=6 dem=5 lost=0 ord=8\n
+//	w=4 ...
+//
+// wrapped in DocStart ... DocEnd. Fields of a day, in order: w weekday
+// (0=Monday), oh units on hand at the start of the day (after receipts),
+// pipe units ordered but not yet received, dem units demanded, lost units of
+// demand not served, and last the decision ord, the units ordered at the end
+// of the day, which arrive lt days later. The decision comes last so that a
+// model can be prompted with everything before it and asked for it.
+
+// InventoryHeader is the first line of an inventory timeline document.
+type InventoryHeader struct {
+	Location string
+	SKU      string
+	LeadTime int
+}
+
+// InventoryDay is one line of an inventory timeline.
+type InventoryDay struct {
+	Weekday  int
+	OnHand   int
+	Pipeline int
+	Demand   int
+	Lost     int
+	Order    int
+}
+
+// FormatHeader renders the header line, newline included.
+func FormatHeader(h InventoryHeader) string {
+	return fmt.Sprintf("inv loc=%s sku=%s lt=%d\n", h.Location, h.SKU, h.LeadTime)
+}
+
+// FormatDay renders a complete day line, newline included.
+func FormatDay(d InventoryDay) string {
+	return FormatDayPrompt(d) + fmt.Sprintf("%d\n", d.Order)
+}
+
+// FormatDayPrompt renders a day line up to and including "ord=", so that the
+// next tokens a model emits are its order quantity.
+func FormatDayPrompt(d InventoryDay) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "w=%d oh=%d pipe=%d dem=%d lost=%d ord=", d.Weekday, d.OnHand, d.Pipeline, d.Demand, d.Lost)
+	return b.String()
+}
