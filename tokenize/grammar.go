@@ -62,3 +62,61 @@ func FormatDayPrompt(d InventoryDay) string {
 	fmt.Fprintf(&b, "w=%d oh=%d pipe=%d dem=%d lost=%d ord=", d.Weekday, d.OnHand, d.Pipeline, d.Demand, d.Lost)
 	return b.String()
 }
+
+// The order journey grammar (one document per retail order, one line per
+// distinct (step, day) in time order):
+//
+//	ord loc=RJ promised=5 carrier=C1\n
+//	placed d=0\n
+//	approved d=0\n
+//	picked d=1\n
+//	shipped d=1\n
+//	delivered d=4\n
+//
+// The header carries the order's location (store or customer region), the
+// promised delivery days (extras "promised_days" of order_placed) and last the
+// carrier, the fulfilment decision; fields whose source events are not in the
+// document are left out rather than guessed. Each step line is the event type
+// without the "order_" prefix and d, whole UTC days since the order's first
+// event. The outcome (delivered, delivery_failed, returned) comes last in
+// time, so a model prompted with the header and the first steps is asked to
+// predict how the journey ends. Several events of the same step and day
+// (order lines of one order) collapse into one line.
+
+// OrderHeader is the first line of an order journey document. Empty fields
+// and a negative Promised are omitted.
+type OrderHeader struct {
+	Location string
+	Promised int
+	Carrier  string
+}
+
+// OrderStep is one line of an order journey.
+type OrderStep struct {
+	// Step is the event type with the "order_" prefix removed ("placed", "picked", ...).
+	Step string
+	// Day is whole UTC days since the order's first event.
+	Day int
+}
+
+// FormatOrderHeader renders the order header line, newline included.
+func FormatOrderHeader(h OrderHeader) string {
+	var b strings.Builder
+	b.WriteString("ord")
+	if h.Location != "" {
+		b.WriteString(" loc=" + h.Location)
+	}
+	if h.Promised >= 0 {
+		fmt.Fprintf(&b, " promised=%d", h.Promised)
+	}
+	if h.Carrier != "" {
+		b.WriteString(" carrier=" + h.Carrier)
+	}
+	b.WriteByte('\n')
+	return b.String()
+}
+
+// FormatOrderStep renders a step line, newline included.
+func FormatOrderStep(s OrderStep) string {
+	return fmt.Sprintf("%s d=%d\n", s.Step, s.Day)
+}

@@ -1,0 +1,128 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/supplyline/supplyline/train"
+)
+
+// TrainSegmentInput is one segment of training: steps up to Spec.TargetStep on one backend.
+type TrainSegmentInput struct {
+	// Backend names the launcher to use (a key of Activities.Launchers).
+	Backend string
+	Spec    train.JobSpec
+}
+
+// TrainSegmentOutput says where the segment ended.
+type TrainSegmentOutput struct {
+	Backend      string
+	JobID        string
+	Step         int
+	Loss         float64
+	TokensPerSec float64
+	// Checkpoint is the directory of the checkpoint written at Step.
+	Checkpoint string
+}
+
+// TrainHeartbeat is the heartbeat detail of a training segment, visible in
+// the Temporal UI's pending activity and in `supplyline status`.
+type TrainHeartbeat struct {
+	Backend  string
+	JobID    string
+	State    train.JobState
+	Progress train.Progress
+}
+
+// TrainSegment submits (or, on a retry, reattaches to) the segment's job and
+// follows it to the end, heartbeating step and loss. If the activity is
+// cancelled the job is stopped.
+func (a *Activities) TrainSegment(ctx context.Context, in TrainSegmentInput) (TrainSegmentOutput, error) {
+	l, ok := a.Launchers[in.Backend]
+	if !ok {
+		return TrainSegmentOutput{}, permanent(ErrTypeUnknownBackend, fmt.Errorf("train: this worker has no backend %q", in.Backend))
+	}
+	spec := in.Spec
+	if spec.LoaderLib == "" {
+		spec.LoaderLib = a.LoaderLib
+	}
+	logger := activity.GetLogger(ctx)
+
+	// Submit is idempotent by key, so a retried activity finds the job its
+	// earlier attempt started instead of starting another.
+	id, err := l.Submit(ctx, spec)
+	if err != nil {
+		return TrainSegmentOutput{}, trainError(err)
+	}
+	logger.Info("training segment", "backend", in.Backend, "job", id, "target_step", spec.TargetStep)
+
+	tick := time.NewTicker(a.pollInterval())
+	defer tick.Stop()
+	for {
+		st, err := l.Describe(ctx, id)
+		if err != nil && ctx.Err() == nil {
+			return TrainSegmentOutput{}, trainError(err)
+		}
+		activity.RecordHeartbeat(ctx, TrainHeartbeat{Backend: in.Backend, JobID: string(id), State: st.State, Progress: st.Progress})
+		switch st.State {
+		case train.StateSucceeded:
+			ckpt, err := train.LatestCheckpoint(spec.CheckpointDir)
+			if err != nil {
+				return TrainSegmentOutput{}, err
+			}
+			if ckpt == "" {
+				return TrainSegmentOutput{}, permanent(ErrTypeTrainJobFailed, fmt.Errorf("train job %s succeeded but wrote no checkpoint in %s", id, spec.CheckpointDir))
+			}
+			s, err := train.ReadState(ckpt)
+			if err != nil {
+				return TrainSegmentOutput{}, permanent(ErrTypeTrainJobFailed, err)
+			}
+			if s.Step != spec.TargetStep {
+				return TrainSegmentOutput{}, permanent(ErrTypeTrainJobFailed, fmt.Errorf("train job %s ended at step %d, want %d (checkpoint %s)", id, s.Step, spec.TargetStep, ckpt))
+			}
+			return TrainSegmentOutput{Backend: in.Backend, JobID: string(id), Step: s.Step, Loss: s.Loss, TokensPerSec: st.Progress.TokensPerSec, Checkpoint: ckpt}, nil
+		case train.StateFailed, train.StateStopped:
+			return TrainSegmentOutput{}, permanent(ErrTypeTrainJobFailed, fmt.Errorf("train job %s on %s %s (exit %d): %s\n%s", id, in.Backend, st.State, st.ExitCode, st.Message, logTail(l, id)))
+		}
+		select {
+		case <-ctx.Done():
+			// Cancelled, or the heartbeat timed out: stop the job so that a
+			// cancelled run leaves nothing behind. A retry after a heartbeat
+			// timeout reattaches through Submit before Stop lands, or starts
+			// over from the last checkpoint.
+			stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := l.Stop(stopCtx, id); err != nil {
+				logger.Warn("stopping train job", "job", id, "error", err)
+			}
+			return TrainSegmentOutput{}, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// logTail returns the last lines of a job's log for an error message.
+func logTail(l train.Launcher, id train.JobID) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rc, err := l.Logs(ctx, id, 0)
+	if err != nil {
+		return ""
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, 8<<20))
+	if err != nil && !errors.Is(err, io.EOF) {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > 20 {
+		lines = lines[len(lines)-20:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/supplyline/supplyline/worker"
+)
+
+// loaderLib is the loader's C library, built once for every test here.
+var loaderLib string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "supplyline-lib-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	loaderLib, err = worker.BuildLoaderLib(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// startDevServer starts a real Temporal dev server on free ports from the
+// locally built CLI (ExistingPath: the SDK's download cannot work here).
+func startTestServer(t *testing.T) *testsuite.DevServer {
+	t.Helper()
+	bin, err := findTemporal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logf, err := os.Create(filepath.Join(t.TempDir(), "temporal.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logf.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:  bin,
+		ClientOptions: &client.Options{HostPort: freeAddr(t)},
+		LogLevel:      "error",
+		Stdout:        logf,
+		Stderr:        logf,
+	})
+	if err != nil {
+		t.Fatalf("starting the Temporal dev server: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Stop(); err != nil {
+			t.Logf("stopping dev server: %v", err)
+		}
+	})
+	return srv
+}
+
+// startTestWorker runs a real worker against srv until the test ends.
+func startTestWorker(t *testing.T, srv *testsuite.DevServer) {
+	t.Helper()
+	w, err := worker.New(srv.Client(), worker.Config{JobsRoot: filepath.Join(t.TempDir(), "jobs"), LoaderLib: loaderLib})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/supplyline/supplyline/workflows"
+)
+
+// loadRunConfig reads a run-config JSON file. Unknown fields are errors (a
+// typo must not silently fall back to a default). Relative local paths are
+// made absolute against the current directory, because the worker that
+// reads them may run elsewhere.
+func loadRunConfig(path string) (workflows.RunConfig, error) {
+	var cfg workflows.RunConfig
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, fmt.Errorf("%s: %w", path, err)
+	}
+	return finishRunConfig(cfg, path)
+}
+
+func finishRunConfig(cfg workflows.RunConfig, source string) (workflows.RunConfig, error) {
+	cfg = cfg.WithDefaults()
+	for i, in := range cfg.Inputs {
+		if !strings.Contains(in, "://") {
+			abs, err := filepath.Abs(in)
+			if err != nil {
+				return cfg, err
+			}
+			cfg.Inputs[i] = abs
+		}
+	}
+	abs, err := filepath.Abs(cfg.WorkDir)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.WorkDir = abs
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("%s: %w", source, err)
+	}
+	return cfg, nil
+}

@@ -1,0 +1,71 @@
+package dataset
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Errors of package dataset. Inspect them with errors.Is and errors.As:
+//
+//   - ErrInvalidConfig: a GenConfig or IngestConfig failed Validate. Permanent:
+//     retrying the same input fails the same way.
+//   - *BadFilesError: Ingest met input files it could not read at all (not
+//     Parquet, truncated, missing a required column). Every other file was
+//     still ingested and the manifest is complete for them; the caller
+//     decides whether a partial ingest is acceptable.
+//   - *MissingColumnError: an input file lacks a required column. It appears
+//     inside BadFilesError, one per such file.
+//   - *FieldError: one field of one row failed validation; its text is the
+//     quarantine reason after the "row N of FILE: " prefix.
+//   - *ReconcileError: the ingest's counts do not add up (rows in != accepted
+//     + quarantined + duplicates). This is a bug, never an input problem.
+var ErrInvalidConfig = errors.New("dataset: invalid config")
+
+// BadFile names one input that could not be read and why.
+type BadFile struct {
+	File  string `json:"file"`
+	Error string `json:"error"`
+}
+
+// BadFilesError lists every input file Ingest could not read.
+type BadFilesError struct {
+	Files []BadFile
+}
+
+func (e *BadFilesError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "dataset: %d bad input file(s)", len(e.Files))
+	for _, f := range e.Files {
+		fmt.Fprintf(&b, "; %s: %s", f.File, f.Error)
+	}
+	return b.String()
+}
+
+// MissingColumnError reports a required column absent from an input file.
+type MissingColumnError struct {
+	File   string
+	Column string
+}
+
+func (e *MissingColumnError) Error() string {
+	return fmt.Sprintf("%s: missing required column %q", e.File, e.Column)
+}
+
+// FieldError is a validation failure of one field of one event.
+type FieldError struct {
+	Field string // canonical column name, e.g. "quantity"
+	Msg   string // e.g. "-3 is negative"
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// ReconcileError reports counts that do not reconcile.
+type ReconcileError struct {
+	RowsIn, Accepted, Quarantined, Duplicates int64
+}
+
+func (e *ReconcileError) Error() string {
+	return fmt.Sprintf("dataset: ingest does not reconcile: rows in %d != accepted %d + quarantined %d + duplicates %d",
+		e.RowsIn, e.Accepted, e.Quarantined, e.Duplicates)
+}

@@ -1,0 +1,18 @@
+// Package eval scores a trained checkpoint: Go-native inference over the
+// trainer's safetensors, supply-chain decision tasks with their
+// operations-research baselines and a dynamic-programming optimum, held-out
+// loss in bits per byte, and the scorecard that gathers them.
+//
+// The model acts through the same text grammar it was trained on
+// (tokenize.FormatHeader, tokenize.FormatDayPrompt): a task renders the
+// decision state as a prompt and parses the digits the model emits. Demand in
+// the simulators comes from dataset.DemandProcess, the process the synthetic
+// world draws its training data from, so the task and the data agree.
+//
+// Inference is pure Go (no cgo) and reproduces train/pytrainer's GPT to
+// within 1e-4 in the logits; testdata/parity.py and TestParity check that
+// against PyTorch whenever torch is installed.
+//
+// Nothing in this package imports Temporal; Evaluate returns a Scorecard and
+// leaves storing it to the caller.
+package eval

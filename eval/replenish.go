@@ -1,0 +1,360 @@
+package eval
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/supplyline/supplyline/dataset"
+	"github.com/supplyline/supplyline/tokenize"
+)
+
+// ReplenishTask is single-item periodic-review replenishment with a lead
+// time and lost sales, the decision the inventory timelines teach. Each day,
+// in the order of the grammar's fields:
+//
+//  1. at the start of day d the order placed at the end of day d-LeadTime
+//     arrives and joins on hand (OnHand); Pipeline sums the orders still
+//     outstanding;
+//  2. demand is drawn from Demand.Sample(rng, d); sold = min(demand, on hand),
+//     the rest is lost;
+//  3. the day costs Holding per unit on hand at its end plus LostSale per
+//     unit lost;
+//  4. the policy sees the day (tokenize.InventoryDay with Weekday d%7, so
+//     day 0 is a Monday) and all earlier days, and orders a quantity >= 0,
+//     capped at MaxOrder.
+//
+// Episodes start with on hand equal to the mean demand over LeadTime+1 days
+// and nothing in the pipeline; the first WarmupDays are played but not scored.
+// Every policy sees the same demand paths (common random numbers), so the
+// differences between policies are not sampling noise. The zero value is a
+// usable task: Poisson demand with mean 5, lead time 2, critical ratio 0.9.
+type ReplenishTask struct {
+	// Demand is the daily demand process, the same type the synthetic world
+	// draws from. The zero value means stationary Poisson with mean 5.
+	Demand dataset.DemandProcess `json:"demand"`
+	// LeadTime L in days: an order placed at the end of day d arrives at the
+	// start of day d+L. Zero means 2.
+	LeadTime int `json:"lead_time"`
+	// Holding is the cost per unit on hand at the end of a day. Zero means 1.
+	Holding float64 `json:"holding"`
+	// LostSale is the penalty per unit of demand not served. Zero means 9.
+	LostSale float64 `json:"lost_sale"`
+	// Days is the length of an episode, warm-up included. Zero means 120.
+	Days int `json:"days"`
+	// WarmupDays are the first days of an episode, played but not scored.
+	// Zero means 14; negative means none.
+	WarmupDays int `json:"warmup_days"`
+	// Seed fixes the demand paths; zero is a seed like any other. Episode e
+	// of the evaluation uses PCG stream e, and base-stock tuning uses streams
+	// of its own, so a baseline is never tuned on the paths it is scored on.
+	Seed int64 `json:"seed"`
+	// Episodes is the number of scored demand paths. Zero means 8.
+	Episodes int `json:"episodes"`
+	// TuningEpisodes is the number of separate paths base-stock levels are
+	// tuned on. Zero means Episodes.
+	TuningEpisodes int `json:"tuning_episodes"`
+	// MaxOrder caps every order; a policy asking for more gets MaxOrder and
+	// the cap is counted. Zero means 4x the mean demand over LeadTime+1 days
+	// (at least 20, at most 9999, the most four digits can say).
+	MaxOrder int `json:"max_order"`
+}
+
+// WithDefaults returns t with zero fields set to their defaults.
+func (t ReplenishTask) WithDefaults() ReplenishTask {
+	if t.Demand == (dataset.DemandProcess{}) {
+		t.Demand = dataset.DemandProcess{Base: 5}
+	}
+	if t.LeadTime == 0 {
+		t.LeadTime = 2
+	}
+	if t.Holding == 0 {
+		t.Holding = 1
+	}
+	if t.LostSale == 0 {
+		t.LostSale = 9
+	}
+	if t.Days == 0 {
+		t.Days = 120
+	}
+	if t.WarmupDays == 0 {
+		t.WarmupDays = 14
+	}
+	if t.WarmupDays < 0 {
+		t.WarmupDays = 0
+	}
+	if t.Episodes == 0 {
+		t.Episodes = 8
+	}
+	if t.TuningEpisodes == 0 {
+		t.TuningEpisodes = t.Episodes
+	}
+	if t.MaxOrder == 0 {
+		t.MaxOrder = min(9999, max(20, int(math.Ceil(4*t.meanCover()))))
+	}
+	return t
+}
+
+// Validate reports every problem at once; call it after WithDefaults.
+func (t ReplenishTask) Validate() error {
+	var errs []error
+	if t.LeadTime < 1 {
+		errs = append(errs, fmt.Errorf("lead_time: must be at least 1, got %d", t.LeadTime))
+	}
+	if t.Holding < 0 || t.LostSale < 0 {
+		errs = append(errs, fmt.Errorf("holding, lost_sale: must not be negative, got %g, %g", t.Holding, t.LostSale))
+	}
+	if t.Days <= t.WarmupDays {
+		errs = append(errs, fmt.Errorf("days: %d leaves nothing after %d warm-up days", t.Days, t.WarmupDays))
+	}
+	if t.Episodes < 1 || t.TuningEpisodes < 1 {
+		errs = append(errs, fmt.Errorf("episodes, tuning_episodes: must be positive, got %d, %d", t.Episodes, t.TuningEpisodes))
+	}
+	if t.MaxOrder < 1 || t.MaxOrder > 9999 {
+		errs = append(errs, fmt.Errorf("max_order: must be in [1, 9999], got %d", t.MaxOrder))
+	}
+	d := t.Demand
+	if d.Base < 0 || d.Dispersion < 0 || d.PromoProb < 0 || d.PromoProb > 1 || d.PromoLift < 0 {
+		errs = append(errs, fmt.Errorf("demand: base, dispersion, promo_lift must not be negative and promo_prob must be a probability: %+v", d))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%w: replenish task: %w", ErrInvalidConfig, err)
+	}
+	return nil
+}
+
+// meanCover is the mean demand over the first LeadTime+1 days: what an order
+// must cover, and the natural scale of stock levels.
+func (t ReplenishTask) meanCover() float64 {
+	var s float64
+	for d := 0; d <= t.LeadTime; d++ {
+		s += t.Demand.Mean(d)
+	}
+	return s
+}
+
+// Policy decides how much to order at the end of a day. history holds every
+// earlier day of the episode, oldest first, with its Order filled in; today
+// has everything but Order. An Order below zero counts as an invalid action
+// and orders nothing. A Policy is used by one simulation at a time.
+type Policy interface {
+	Name() string
+	Order(history []tokenize.InventoryDay, today tokenize.InventoryDay) int
+}
+
+// InvalidReporter is implemented by policies whose decisions can fail, such
+// as a model that emits no number. The simulator asks after every Order and
+// counts the failures; the policy's Order should then return 0.
+type InvalidReporter interface {
+	LastInvalid() bool
+}
+
+// ErrReporter is implemented by policies that can hit an error that is not
+// the policy's fault (a tokenizer that does not match the model). The
+// simulator checks Err after every episode and stops with it.
+type ErrReporter interface {
+	Err() error
+}
+
+// PolicyResult is one policy's score on a task, over the scored days of all episodes.
+type PolicyResult struct {
+	Name string `json:"name"`
+	// CostPerDay is the mean holding plus lost-sale cost per scored day.
+	CostPerDay float64 `json:"cost_per_day"`
+	// FillRate is units sold over units demanded.
+	FillRate float64 `json:"fill_rate"`
+	// InvalidActions counts decisions the policy failed to make (ordering 0 instead).
+	InvalidActions int `json:"invalid_actions"`
+	// CappedActions counts orders cut to MaxOrder.
+	CappedActions int `json:"capped_actions"`
+	// Decisions counts all decisions, warm-up included, over all episodes.
+	Decisions int `json:"decisions"`
+	// HoldingCost and LostSaleCost split CostPerDay.
+	HoldingCost  float64 `json:"holding_cost_per_day"`
+	LostSaleCost float64 `json:"lost_sale_cost_per_day"`
+}
+
+// episode is the ledger of one simulated episode, kept whole so tests can
+// check conservation.
+type episode struct {
+	initial, finalOnHand, finalPipeline int
+	demand, sold, lost                  int // all days
+	received, ordered                   int
+	scoredDemand, scoredSold            int
+	scoredDays                          int
+	holding, lostCost                   float64 // scored days
+	invalid, capped, decisions          int
+	days                                []tokenize.InventoryDay
+}
+
+// demandPaths draws n demand paths of t.Days from PCG streams base+e.
+func (t ReplenishTask) demandPaths(n int, base uint64) [][]int {
+	paths := make([][]int, n)
+	for e := range paths {
+		rng := rand.New(rand.NewPCG(uint64(t.Seed), base+uint64(e)))
+		p := make([]int, t.Days)
+		for d := range p {
+			p[d], _ = t.Demand.Sample(rng, d)
+		}
+		paths[e] = p
+	}
+	return paths
+}
+
+// Stream bases keep the evaluation and tuning paths apart.
+const (
+	evalStream   = 0
+	tuningStream = 1 << 40
+)
+
+// simulate plays one episode of demand under p. t must have its defaults applied.
+func (t ReplenishTask) simulate(p Policy, demand []int) episode {
+	L := t.LeadTime
+	ep := episode{initial: int(math.Round(t.meanCover()))}
+	inv, hasInv := p.(InvalidReporter)
+	arrivals := make([]int, len(demand)+L+1)
+	onHand, pipeline := ep.initial, 0
+	ep.days = make([]tokenize.InventoryDay, 0, len(demand))
+	for d, dem := range demand {
+		onHand += arrivals[d]
+		pipeline -= arrivals[d]
+		ep.received += arrivals[d]
+		today := tokenize.InventoryDay{Weekday: d % 7, OnHand: onHand, Pipeline: pipeline, Demand: dem}
+		sold := min(dem, onHand)
+		today.Lost = dem - sold
+		onHand -= sold
+		ep.demand += dem
+		ep.sold += sold
+		ep.lost += today.Lost
+		if d >= t.WarmupDays {
+			ep.scoredDays++
+			ep.scoredDemand += dem
+			ep.scoredSold += sold
+			ep.holding += t.Holding * float64(onHand)
+			ep.lostCost += t.LostSale * float64(today.Lost)
+		}
+		q := p.Order(ep.days, today)
+		ep.decisions++
+		if (hasInv && inv.LastInvalid()) || q < 0 {
+			ep.invalid++
+			q = max(q, 0)
+		}
+		if q > t.MaxOrder {
+			ep.capped++
+			q = t.MaxOrder
+		}
+		today.Order = q
+		ep.ordered += q
+		arrivals[d+L] += q
+		pipeline += q
+		ep.days = append(ep.days, today)
+	}
+	ep.finalOnHand, ep.finalPipeline = onHand, pipeline
+	return ep
+}
+
+// evaluate plays p over paths and sums the scored days. t must have its defaults applied.
+func (t ReplenishTask) evaluate(ctx context.Context, p Policy, paths [][]int) (PolicyResult, error) {
+	r := PolicyResult{Name: p.Name()}
+	var days, dem, sold int
+	var hold, lost float64
+	for _, path := range paths {
+		if err := ctx.Err(); err != nil {
+			return r, err
+		}
+		ep := t.simulate(p, path)
+		if er, ok := p.(ErrReporter); ok && er.Err() != nil {
+			return r, fmt.Errorf("policy %s: %w", p.Name(), er.Err())
+		}
+		days += ep.scoredDays
+		dem += ep.scoredDemand
+		sold += ep.scoredSold
+		hold += ep.holding
+		lost += ep.lostCost
+		r.InvalidActions += ep.invalid
+		r.CappedActions += ep.capped
+		r.Decisions += ep.decisions
+	}
+	r.HoldingCost = hold / float64(days)
+	r.LostSaleCost = lost / float64(days)
+	r.CostPerDay = r.HoldingCost + r.LostSaleCost
+	r.FillRate = 1
+	if dem > 0 {
+		r.FillRate = float64(sold) / float64(dem)
+	}
+	return r, nil
+}
+
+// Evaluate scores p on the task's evaluation paths.
+func (t ReplenishTask) Evaluate(ctx context.Context, p Policy) (PolicyResult, error) {
+	t = t.WithDefaults()
+	if err := t.Validate(); err != nil {
+		return PolicyResult{}, err
+	}
+	return t.evaluate(ctx, p, t.demandPaths(t.Episodes, evalStream))
+}
+
+// BaseStock orders up to level S: S minus the inventory position, which is
+// the on hand left at the end of the day plus the pipeline.
+type BaseStock struct {
+	S int
+	// Label overrides the name "base-stock(S=..)".
+	Label string
+}
+
+// Name implements Policy.
+func (b BaseStock) Name() string {
+	if b.Label != "" {
+		return b.Label
+	}
+	return fmt.Sprintf("base-stock(S=%d)", b.S)
+}
+
+// Order implements Policy.
+func (b BaseStock) Order(_ []tokenize.InventoryDay, today tokenize.InventoryDay) int {
+	position := endOnHand(today) + today.Pipeline
+	return max(0, b.S-position)
+}
+
+// endOnHand is what is left on the shelf after the day's sales.
+func endOnHand(d tokenize.InventoryDay) int { return d.OnHand - (d.Demand - d.Lost) }
+
+// NaiveBaseStock is the untuned rule of thumb: order up to the mean demand
+// over the lead time plus the review day, with no safety stock.
+func (t ReplenishTask) NaiveBaseStock() BaseStock {
+	t = t.WithDefaults()
+	return BaseStock{S: int(math.Ceil(t.meanCover())), Label: fmt.Sprintf("base-stock-naive(S=%d)", int(math.Ceil(t.meanCover())))}
+}
+
+// TuneBaseStock searches every level S from 0 to a generous upper bound on
+// the task's tuning paths (never the evaluation paths) and returns the
+// cheapest, the smallest among ties, with its tuning cost per day.
+func (t ReplenishTask) TuneBaseStock(ctx context.Context) (BaseStock, float64, error) {
+	t = t.WithDefaults()
+	if err := t.Validate(); err != nil {
+		return BaseStock{}, 0, err
+	}
+	paths := t.demandPaths(t.TuningEpisodes, tuningStream)
+	maxMean := 0.0
+	for d := 0; d < t.Days; d++ {
+		maxMean = math.Max(maxMean, t.Demand.Mean(d))
+	}
+	if t.Demand.PromoProb > 0 && t.Demand.PromoLift > 1 {
+		maxMean *= t.Demand.PromoLift
+	}
+	cover := maxMean * float64(t.LeadTime+1)
+	hi := int(math.Ceil(cover+6*math.Sqrt(cover)*(1+t.Demand.Dispersion*maxMean))) + 5
+	best, bestCost := BaseStock{}, math.Inf(1)
+	for s := 0; s <= hi; s++ {
+		r, err := t.evaluate(ctx, BaseStock{S: s}, paths)
+		if err != nil {
+			return BaseStock{}, 0, err
+		}
+		if r.CostPerDay < bestCost {
+			best, bestCost = BaseStock{S: s}, r.CostPerDay
+		}
+	}
+	return best, bestCost, nil
+}

@@ -1,0 +1,20 @@
+// Package tokenize turns canonical events into checksummed token shards.
+//
+// The pipeline inside the package is:
+//
+//	Render      events -> documents (grammar.go), split in time at a cutoff
+//	Train       train documents -> byte-level BPE merges (our own trainer,
+//	            deterministic: sugarme's trainer is not)
+//	WriteTokenizer  vocab.json + merges.txt, the GPT-2 / sugarme / HF format
+//	Tokenizer   Load + Encode/Decode, id-for-id equal to sugarme/tokenizer
+//	            v0.3.0 (BPE model, ByteLevel pre-tokenizer without prefix space)
+//	ShardWriter .bin/.idx shards (manifest.go)
+//	Build       all of the above into a directory with manifest.json
+//	OpenShards  the reader: verifies checksums and the tokenizer hash
+//
+// Byte-level ids: id b (0..255) is the single byte b, written in vocab.json
+// as its GPT-2 byte-to-unicode character; merges follow in rank order, then
+// the special tokens (SpecialTokens) last.
+//
+// The package does not import Temporal; activities wrap Build.
+package tokenize
