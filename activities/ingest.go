@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -62,15 +63,15 @@ func (a *Activities) Ingest(ctx context.Context, in IngestInput) (IngestOutput, 
 		return IngestOutput{}, permanent(ErrTypeBadInput, fmt.Errorf("ingest %v: no valid events (%d rows in, %d quarantined, %d duplicates)", in.Inputs, m.RowsIn, m.Quarantined, m.Duplicates))
 	}
 	out := IngestOutput{
-		ManifestPath: m.Path,
-		CanonicalDir: m.EventsDir,
+		ManifestPath: filepath.Join(in.OutDir, "manifest.json"),
+		CanonicalDir: filepath.Join(in.OutDir, "events"),
 		RowsIn:       m.RowsIn,
 		Accepted:     m.Accepted,
 		Quarantined:  m.Quarantined,
 		Duplicates:   m.Duplicates,
 		ContentHash:  m.ContentHash,
-		MinTime:      m.MinTime,
-		MaxTime:      m.MaxTime,
+		MinTime:      m.MinEventTime,
+		MaxTime:      m.MaxEventTime,
 	}
 	for _, f := range m.BadFiles {
 		out.BadFiles = append(out.BadFiles, f.File)

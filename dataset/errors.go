@@ -18,8 +18,9 @@ import (
 //     inside BadFilesError, one per such file.
 //   - *FieldError: one field of one row failed validation; its text is the
 //     quarantine reason after the "row N of FILE: " prefix.
-//   - *ReconcileError: the ingest's counts do not add up (rows in != accepted
-//     + quarantined + duplicates). This is a bug, never an input problem.
+//   - *ReconcileError: the ingest's counts do not add up, that is rows in is
+//     not accepted plus quarantined plus duplicates. This is a bug, never an
+//     input problem.
 var ErrInvalidConfig = errors.New("dataset: invalid config")
 
 // BadFile names one input that could not be read and why.

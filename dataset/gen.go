@@ -14,70 +14,6 @@ import (
 	"github.com/supplyline/supplyline/dataset/blob"
 )
 
-// The synthetic world.
-//
-// Generate simulates a small retail network day by day: Stores stores each
-// selling SKUs products, replenished from one distribution centre (DC01) by
-// Carriers carriers, plus an e-commerce channel shipping from the DC to
-// customer regions. Everything is drawn from Seed, so the same config gives
-// byte-identical Parquet files.
-//
-// Each (store, SKU) is one inventory series with a DemandProcess, a lead
-// time L (per store, 1..4 days) and a logged ordering policy. A day t runs:
-//
-//  1. Receipts, 06:00-08:00. A shipment due today arrives
-//     (transport_arrived, then replenishment_received), or, if its carrier
-//     is late, transport_delayed (extras delay_days=1) and it arrives the
-//     next morning instead.
-//  2. Sales, 08:00-21:00. Demand D is drawn with DemandProcess.Sample; the
-//     units served, min(D, on hand), are split into order_placed
-//     transactions of 1-3 units (extras promo="true" on promotion days).
-//     Unserved demand is one lost_sale at closing; a day that ends with
-//     nothing on hand emits stockout when the last unit went (08:00 if
-//     there was none at opening).
-//  3. inventory_snapshot, 21:30: quantity = units on hand at end of day,
-//     price = unit cost, and the extras a timeline renderer needs, as
-//     decimal strings:
-//     on_hand_start   units on hand at the start of the day, after receipts
-//     pipeline_start  units ordered but not received at that moment
-//     demand          units demanded today (served + lost)
-//     lost            units of demand not served
-//  4. The decision, 22:00-23:00: replenishment_ordered, every day even when
-//     the quantity is 0, with extras policy, policy_param (its z),
-//     lead_time_days and order_up_to (S). A positive order ships at once:
-//     transport_departed from DC01 (extras destination, lead_time_days).
-//
-// So tokenize.InventoryDay for (store, SKU, day t) is: Weekday from the
-// snapshot's date (0=Monday), OnHand=on_hand_start, Pipeline=pipeline_start,
-// Demand=demand, Lost=lost, Order=quantity of that day's
-// replenishment_ordered; ParseSnapshot reads the snapshot's extras. An order
-// placed on day t with lead time L is received at the start of day t+L
-// (t+L+1 when delayed), so with L=1 it is on hand the next morning.
-//
-// Policies are base-stock (order up to S): with mu the mean demand summed
-// over the L+1 days after the decision (DemandProcess.Mean, promotions
-// excluded), S = round(mu + z*sqrt(mu)), which is the usual
-// round(mean*(L+1) + z*sqrt(mean*(L+1))) for stationary demand, and the
-// order is max(0, S - on hand - pipeline). Half the series are near-optimal
-// ("base_stock", z in [1.0, 1.6]), some are perturbed ("base_stock_z", z in
-// [0, 3]) and some noisy ("base_stock_noisy", z in [0.8, 1.4] and the order
-// multiplied by 1+0.3*N(0,1)), so that the logged decisions are good but
-// not uniform.
-//
-// E-commerce orders (order_id EO-...): order_placed at a customer region
-// (extras promised_date, channel=ecom), order_approved, picked and shipped at
-// DC01 (shipped names the carrier), then delivered or delivery_failed at the
-// region, and some deliveries are returned (price = refund per unit). One
-// event per order line for each step. Journeys that run past the last day
-// are cut off there. The DC's own stock is not modelled yet (thin: it
-// always has stock).
-//
-// Output: outDir/date=YYYY-MM-DD/events.parquet, one file per day (also for
-// a day without events), rows sorted by (event_time, event_id), written as
-// each day completes so memory holds only a few days of events; and
-// outDir/world.json, the GenSummary, which includes every series' demand
-// process and policy for eval's simulators.
-
 // GenConfig configures Generate. The zero value is a small default world.
 type GenConfig struct {
 	// Seed fixes every random draw. The same config gives byte-identical files.
@@ -257,7 +193,70 @@ type generator struct {
 	summary  GenSummary
 }
 
-// Generate simulates the world cfg describes and writes it below outDir.
+// Generate simulates the synthetic retail world cfg describes and writes
+// it below outDir.
+//
+// The world, simulated day by day, is a small retail network: Stores stores
+// each selling SKUs products, replenished from one distribution centre (DC01) by
+// Carriers carriers, plus an e-commerce channel shipping from the DC to
+// customer regions. Everything is drawn from Seed, so the same config gives
+// byte-identical Parquet files.
+//
+// Each (store, SKU) is one inventory series with a DemandProcess, a lead
+// time L (per store, 1..4 days) and a logged ordering policy. A day t runs:
+//
+//  1. Receipts, 06:00-08:00. A shipment due today arrives
+//     (transport_arrived, then replenishment_received), or, if its carrier
+//     is late, transport_delayed (extras delay_days=1) and it arrives the
+//     next morning instead.
+//  2. Sales, 08:00-21:00. Demand D is drawn with DemandProcess.Sample; the
+//     units served, min(D, on hand), are split into order_placed
+//     transactions of 1-3 units (extras promo="true" on promotion days).
+//     Unserved demand is one lost_sale at closing; a day that ends with
+//     nothing on hand emits stockout when the last unit went (08:00 if
+//     there was none at opening).
+//  3. inventory_snapshot, 21:30: quantity = units on hand at end of day,
+//     price = unit cost, and the extras a timeline renderer needs, as
+//     decimal strings:
+//     on_hand_start   units on hand at the start of the day, after receipts
+//     pipeline_start  units ordered but not received at that moment
+//     demand          units demanded today (served + lost)
+//     lost            units of demand not served
+//  4. The decision, 22:00-23:00: replenishment_ordered, every day even when
+//     the quantity is 0, with extras policy, policy_param (its z),
+//     lead_time_days and order_up_to (S). A positive order ships at once:
+//     transport_departed from DC01 (extras destination, lead_time_days).
+//
+// So tokenize.InventoryDay for (store, SKU, day t) is: Weekday from the
+// snapshot's date (0=Monday), OnHand=on_hand_start, Pipeline=pipeline_start,
+// Demand=demand, Lost=lost, Order=quantity of that day's
+// replenishment_ordered; ParseSnapshot reads the snapshot's extras. An order
+// placed on day t with lead time L is received at the start of day t+L
+// (t+L+1 when delayed), so with L=1 it is on hand the next morning.
+//
+// Policies are base-stock (order up to S): with mu the mean demand summed
+// over the L+1 days after the decision (DemandProcess.Mean, promotions
+// excluded), S = round(mu + z*sqrt(mu)), which is the usual
+// round(mean*(L+1) + z*sqrt(mean*(L+1))) for stationary demand, and the
+// order is max(0, S - on hand - pipeline). Half the series are near-optimal
+// ("base_stock", z in [1.0, 1.6]), some are perturbed ("base_stock_z", z in
+// [0, 3]) and some noisy ("base_stock_noisy", z in [0.8, 1.4] and the order
+// multiplied by 1+0.3*N(0,1)), so that the logged decisions are good but
+// not uniform.
+//
+// E-commerce orders (order_id EO-...): order_placed at a customer region
+// (extras promised_date, channel=ecom), order_approved, picked and shipped at
+// DC01 (shipped names the carrier), then delivered or delivery_failed at the
+// region, and some deliveries are returned (price = refund per unit). One
+// event per order line for each step. Journeys that run past the last day
+// are cut off there. The DC's own stock is not modelled yet (thin: it
+// always has stock).
+//
+// Output: outDir/date=YYYY-MM-DD/events.parquet, one file per day (also for
+// a day without events), rows sorted by (event_time, event_id), written as
+// each day completes so memory holds only a few days of events; and
+// outDir/world.json, the GenSummary, which includes every series' demand
+// process and policy for eval's simulators.
 func Generate(ctx context.Context, cfg GenConfig, outDir string) (GenSummary, error) {
 	if err := cfg.Validate(); err != nil {
 		return GenSummary{}, err

@@ -17,10 +17,14 @@ import (
 const schemaVersionKey = "supplyline.schema_version"
 
 // writerOptions are shared by every canonical file, generated or ingested,
-// so the same events always give the same bytes.
+// so the same events always give the same bytes. Strings are PLAIN-encoded
+// (then Snappy-compressed): parquet-go's default for them,
+// DELTA_LENGTH_BYTE_ARRAY, is less widely supported, and arrow-go v18.8's
+// decoder for it leaks allocator memory.
 func writerOptions() []parquet.WriterOption {
 	return []parquet.WriterOption{
 		parquet.Compression(&parquet.Snappy),
+		parquet.DefaultEncodingFor(parquet.ByteArray, &parquet.Plain),
 		parquet.KeyValueMetadata(schemaVersionKey, strconv.Itoa(SchemaVersion)),
 	}
 }

@@ -18,7 +18,6 @@ import (
 //   - ErrNoOptimum: the dynamic program cannot give an exact optimum for a task:
 //     demand is not stationary Poisson, or the state space exceeds its limit
 //     (the scorecard then omits the optimum).
-//   - ErrNoTokenizer: Evaluate was given neither a tokenizer nor a way to load one.
 var (
 	ErrBadModel      = errors.New("eval: checkpoint does not match the model contract")
 	ErrContextFull   = errors.New("eval: context window is full")
@@ -26,7 +25,6 @@ var (
 	ErrBadShard      = errors.New("eval: bad token shard")
 	ErrInvalidConfig = errors.New("eval: invalid config")
 	ErrNoOptimum     = errors.New("eval: no exact optimum")
-	ErrNoTokenizer   = errors.New("eval: no tokenizer")
 )
 
 // TensorError names the tensor of a checkpoint that is missing, unexpected or

@@ -19,14 +19,15 @@ import (
 // PyTorch's. A Model is read-only after LoadModel and safe for concurrent use;
 // a Session is not.
 type Model struct {
-	cfg    train.ModelConfig
-	step   int
-	dir    string
-	wte    []float32 // [V, d], also the tied lm_head
-	wpe    []float32 // [T, d]
-	blocks []block
-	lnfW   []float32
-	lnfB   []float32
+	cfg     train.ModelConfig
+	step    int
+	dir     string
+	lineage train.Lineage
+	wte     []float32 // [V, d], also the tied lm_head
+	wpe     []float32 // [T, d]
+	blocks  []block
+	lnfW    []float32
+	lnfB    []float32
 }
 
 type block struct {
@@ -66,6 +67,7 @@ func LoadModel(checkpointDir string) (*Model, error) {
 	}
 	m.step = st.Step
 	m.dir = dir
+	m.lineage = st.Lineage
 	return m, nil
 }
 
@@ -179,6 +181,9 @@ func (m *Model) ContextLen() int { return m.cfg.ContextLen }
 
 // Step is the optimiser step of the checkpoint (from state.json).
 func (m *Model) Step() int { return m.step }
+
+// Lineage is the checkpoint's data lineage (from state.json).
+func (m *Model) Lineage() train.Lineage { return m.lineage }
 
 // Dir is the checkpoint directory the model was loaded from.
 func (m *Model) Dir() string { return m.dir }

@@ -318,3 +318,8 @@ func BenchmarkSessionPrompt(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(ids))/b.Elapsed().Seconds(), "tokens/s")
 }
+
+// testModelConfig is a small model shape for vocab and context.
+func testModelConfig(vocab, ctxLen int) train.ModelConfig {
+	return train.ModelConfig{VocabSize: vocab, ContextLen: ctxLen, Layers: 2, Heads: 2, Dim: 16}
+}

@@ -358,3 +358,92 @@ func (t ReplenishTask) TuneBaseStock(ctx context.Context) (BaseStock, float64, e
 	}
 	return best, bestCost, nil
 }
+
+// ReplenishTaskName is the scorecard name of the replenishment task.
+const ReplenishTaskName = "replenish"
+
+// RunReplenish scores model (nil for baselines only) against the baselines
+// on the task's evaluation paths: base-stock with S tuned on separate paths,
+// the untuned base-stock rule of thumb and, where SolveDP applies, the
+// DP-optimal policy. The best baseline is the cheaper base-stock; the optimum
+// is reported apart from the baselines.
+func RunReplenish(ctx context.Context, t ReplenishTask, model Policy) (TaskResult, error) {
+	t = t.WithDefaults()
+	if err := t.Validate(); err != nil {
+		return TaskResult{}, err
+	}
+	tuned, tuneCost, err := t.TuneBaseStock(ctx)
+	if err != nil {
+		return TaskResult{}, err
+	}
+	naive := t.NaiveBaseStock()
+	res := TaskResult{
+		Name: ReplenishTaskName,
+		Params: map[string]any{
+			"demand": t.Demand, "lead_time": t.LeadTime, "holding": t.Holding, "lost_sale": t.LostSale,
+			"days": t.Days, "warmup_days": t.WarmupDays, "seed": t.Seed, "episodes": t.Episodes,
+			"tuning_episodes": t.TuningEpisodes, "max_order": t.MaxOrder,
+			"tuned_s": tuned.S, "tuned_s_tuning_cost": tuneCost, "naive_s": naive.S,
+		},
+	}
+	var dp *DPSolution
+	switch sol, err := t.SolveDP(ctx); {
+	case err == nil:
+		dp = sol
+		res.OptimumExpectedCost = &sol.Cost
+		res.Params["dp_max_order"], res.Params["dp_max_on_hand"] = sol.MaxOrder, sol.MaxOnHand
+	case errors.Is(err, ErrNoOptimum):
+		res.OptimumNote = err.Error()
+	default:
+		return TaskResult{}, err
+	}
+	paths := t.demandPaths(t.Episodes, evalStream)
+	play := func(p Policy) (PolicyResult, error) {
+		r, err := t.evaluate(ctx, p, paths)
+		if err == nil {
+			res.Policies = append(res.Policies, r)
+		}
+		return r, err
+	}
+	if model != nil {
+		r, err := play(model)
+		if err != nil {
+			return TaskResult{}, err
+		}
+		res.ModelPolicy, res.ModelCost = r.Name, r.CostPerDay
+	}
+	for _, b := range []Policy{tuned, naive} {
+		r, err := play(b)
+		if err != nil {
+			return TaskResult{}, err
+		}
+		if res.BestBaseline == "" || r.CostPerDay < res.BestBaselineCost {
+			res.BestBaseline, res.BestBaselineCost = r.Name, r.CostPerDay
+		}
+	}
+	if dp != nil {
+		r, err := play(dp.Policy())
+		if err != nil {
+			return TaskResult{}, err
+		}
+		res.OptimumCost = &r.CostPerDay
+	}
+	if res.ModelPolicy != "" {
+		if g := relGap(res.ModelCost, res.BestBaselineCost); g != nil {
+			res.Gap = *g
+		}
+		if res.OptimumCost != nil {
+			res.GapToOptimum = relGap(res.ModelCost, *res.OptimumCost)
+		}
+	}
+	return res, nil
+}
+
+// relGap is (cost-ref)/ref, nil when ref is zero.
+func relGap(cost, ref float64) *float64 {
+	if ref == 0 {
+		return nil
+	}
+	g := (cost - ref) / ref
+	return &g
+}

@@ -63,7 +63,7 @@ func Build(ctx context.Context, cfg BuildConfig) (Manifest, error) {
 	if cfg.VocabSize == 0 {
 		cfg.VocabSize = 512
 	}
-	train, val, _, err := Render(cfg.Events, cfg.Cutoff)
+	train, val, stats, err := Render(cfg.Events, cfg.Cutoff)
 	if err != nil {
 		return Manifest{}, err
 	}
@@ -99,6 +99,7 @@ func Build(ctx context.Context, cfg BuildConfig) (Manifest, error) {
 		Bytes:         map[string]int64{},
 		Docs:          map[string]int64{},
 		Events:        map[string]int64{},
+		Unrendered:    stats.Unrendered,
 	}
 	for _, sp := range SpecialTokens {
 		id, _ := tok.TokenID(sp)

@@ -47,6 +47,9 @@ type Manifest struct {
 	// Docs counts documents per split, and Events the events rendered into them.
 	Docs   map[string]int64 `json:"docs"`
 	Events map[string]int64 `json:"events"`
+	// Unrendered counts, by event type, the input events that fit no
+	// document (see Render), so that nothing is dropped silently.
+	Unrendered map[string]int64 `json:"unrendered,omitempty"`
 }
 
 // ShardInfo describes one shard: a .bin and its .idx, named relative to the manifest.

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -14,6 +15,9 @@ import (
 	"github.com/supplyline/supplyline/train"
 )
 
+// acts is the nil pointer workflows use to name activity methods.
+var acts *activities.Activities
+
 var day0 = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // newEnv registers the activities and stubs Ingest, Tokenize and Evaluate.
@@ -22,16 +26,16 @@ func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterActivity(&activities.Activities{})
-	env.OnActivity((*activities.Activities).Ingest, mock.Anything, mock.Anything).Return(activities.IngestOutput{
+	env.OnActivity(acts.Ingest, mock.Anything, mock.Anything).Return(activities.IngestOutput{
 		CanonicalDir: "/runs/x/ingest/events", ContentHash: "abc", RowsIn: 10, Accepted: 9, Quarantined: 1,
 		MinTime: day0, MaxTime: day0.Add(100 * 24 * time.Hour),
 	}, nil)
-	env.OnActivity((*activities.Activities).Tokenize, mock.Anything, mock.Anything).Return(
-		func(_ any, in activities.TokenizeInput) (activities.TokenizeOutput, error) {
+	env.OnActivity(acts.Tokenize, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.TokenizeInput) (activities.TokenizeOutput, error) {
 			return activities.TokenizeOutput{ManifestPath: in.OutDir + "/manifest.json", VocabSize: 300, TrainTokens: 100, ValTokens: 20, Cutoff: in.Cutoff}, nil
 		})
-	env.OnActivity((*activities.Activities).Evaluate, mock.Anything, mock.Anything).Return(
-		func(_ any, in activities.EvaluateInput) (activities.EvaluateOutput, error) {
+	env.OnActivity(acts.Evaluate, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.EvaluateInput) (activities.EvaluateOutput, error) {
 			return activities.EvaluateOutput{ScorecardPath: in.OutDir + "/scorecard.json", BitsPerByte: 1, UnigramBitsPerByte: 3}, nil
 		})
 	return env
@@ -40,8 +44,8 @@ func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 func TestPipelineSegmentsResumeFromEachOther(t *testing.T) {
 	env := newEnv(t)
 	var specs []train.JobSpec
-	env.OnActivity((*activities.Activities).TrainSegment, mock.Anything, mock.Anything).Return(
-		func(_ any, in activities.TrainSegmentInput) (activities.TrainSegmentOutput, error) {
+	env.OnActivity(acts.TrainSegment, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.TrainSegmentInput) (activities.TrainSegmentOutput, error) {
 			specs = append(specs, in.Spec)
 			return activities.TrainSegmentOutput{Backend: in.Backend, Step: in.Spec.TargetStep, Loss: 1, Checkpoint: train.CheckpointName(in.Spec.TargetStep)}, nil
 		})
@@ -100,8 +104,8 @@ func TestPipelineSegmentsResumeFromEachOther(t *testing.T) {
 func TestPipelineFailsOverWhenABackendHasNoCapacity(t *testing.T) {
 	env := newEnv(t)
 	var tried []string
-	env.OnActivity((*activities.Activities).TrainSegment, mock.Anything, mock.Anything).Return(
-		func(_ any, in activities.TrainSegmentInput) (activities.TrainSegmentOutput, error) {
+	env.OnActivity(acts.TrainSegment, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.TrainSegmentInput) (activities.TrainSegmentOutput, error) {
 			tried = append(tried, in.Backend)
 			if in.Backend == "sagemaker-trn1" {
 				return activities.TrainSegmentOutput{}, temporal.NewNonRetryableApplicationError("no trn1 capacity", activities.ErrTypeNoCapacity, nil)
@@ -125,8 +129,8 @@ func TestPipelineFailsOverWhenABackendHasNoCapacity(t *testing.T) {
 func TestPipelineGivesUpAfterCapacityRounds(t *testing.T) {
 	env := newEnv(t)
 	calls := 0
-	env.OnActivity((*activities.Activities).TrainSegment, mock.Anything, mock.Anything).Return(
-		func(_ any, in activities.TrainSegmentInput) (activities.TrainSegmentOutput, error) {
+	env.OnActivity(acts.TrainSegment, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.TrainSegmentInput) (activities.TrainSegmentOutput, error) {
 			calls++
 			return activities.TrainSegmentOutput{}, temporal.NewNonRetryableApplicationError("full", activities.ErrTypeNoCapacity, nil)
 		})
@@ -160,7 +164,7 @@ func TestPipelineRejectsBadConfig(t *testing.T) {
 func TestPipelineLogicalDate(t *testing.T) {
 	t.Run("explicit", func(t *testing.T) {
 		env := newEnv(t)
-		env.OnActivity((*activities.Activities).TrainSegment, mock.Anything, mock.Anything).Return(activities.TrainSegmentOutput{Step: 100}, nil)
+		env.OnActivity(acts.TrainSegment, mock.Anything, mock.Anything).Return(activities.TrainSegmentOutput{Step: 100}, nil)
 		want := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
 		env.ExecuteWorkflow(Pipeline, PipelineInput{Config: RunConfig{Inputs: []string{"/d"}, Steps: 100}, LogicalDate: want})
 		var out PipelineOutput
@@ -173,7 +177,7 @@ func TestPipelineLogicalDate(t *testing.T) {
 	})
 	t.Run("from schedule", func(t *testing.T) {
 		env := newEnv(t)
-		env.OnActivity((*activities.Activities).TrainSegment, mock.Anything, mock.Anything).Return(activities.TrainSegmentOutput{Step: 100}, nil)
+		env.OnActivity(acts.TrainSegment, mock.Anything, mock.Anything).Return(activities.TrainSegmentOutput{Step: 100}, nil)
 		want := time.Date(2026, 11, 25, 2, 0, 0, 0, time.UTC)
 		env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(scheduledStartTime.ValueSet(want)))
 		env.ExecuteWorkflow(Pipeline, PipelineInput{Config: RunConfig{Inputs: []string{"/d"}, Steps: 100}})

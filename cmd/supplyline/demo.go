@@ -41,7 +41,7 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 	if err := os.RemoveAll(events); err != nil {
 		return err
 	}
-	sum, err := dataset.Generate(ctx, dataset.GenConfig{Seed: *seed}, events)
+	sum, err := dataset.Generate(ctx, dataset.GenConfig{Seed: uint64(*seed)}, events)
 	if err != nil {
 		return fmt.Errorf("generating the demo dataset: %w", err)
 	}

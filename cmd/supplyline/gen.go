@@ -14,7 +14,7 @@ func runGen(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
 	dir := fs.String("out", "", "output directory for day-partitioned Parquet (required)")
 	var cfg dataset.GenConfig
-	fs.Int64Var(&cfg.Seed, "seed", 1, "random seed; the same seed gives the same files")
+	fs.Uint64Var(&cfg.Seed, "seed", 1, "random seed; the same seed gives the same files")
 	fs.IntVar(&cfg.Days, "days", 0, "days to simulate (0 = default)")
 	fs.IntVar(&cfg.Stores, "stores", 0, "stores (0 = default)")
 	fs.IntVar(&cfg.SKUs, "skus", 0, "SKUs (0 = default)")

@@ -43,7 +43,7 @@ var bucketSeq atomic.Int64
 func Binary() (string, error) {
 	if p := os.Getenv("VERSITYGW"); p != "" {
 		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("VERSITYGW=%s: %w", p, err)
+			return "", fmt.Errorf("versitygw not found: run `make tools` (VERSITYGW=%s: %w)", p, err)
 		}
 		return p, nil
 	}

@@ -19,7 +19,12 @@
 // live job from an ended one by its process group, and guards against PID
 // reuse with the leader's start time from /proc.
 //
-// Submits that share a Root are serialised by a lock file (flock), which makes
-// both the idempotency check and the capacity limit (Options.MaxConcurrent)
-// hold across goroutines and processes.
+// Submits that share a Root are serialised by a lock file, Root/.submit.lock
+// (flock), which makes both the idempotency check and the capacity limit
+// (Options.MaxConcurrent) hold across goroutines and processes.
+//
+// torchrun is started with --rdzv_endpoint=localhost:0, so concurrent jobs
+// never share a rendezvous port, and with --redirects/--tee set to a no-op
+// mapping, without which Debian's torch 1.13 on Python 3.11 fails before
+// starting any rank (see launch).
 package local

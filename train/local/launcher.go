@@ -38,10 +38,17 @@ func New(opts Options) (*Launcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range []string{o.Python, o.Torchrun} {
-		if _, err := os.Stat(p); err != nil {
+	// Resolve both now: torchrun is passed to Python as a script path, and a
+	// job's argv should not depend on the PATH of the worker that started it.
+	for _, p := range []*string{&o.Python, &o.Torchrun} {
+		path, err := exec.LookPath(*p)
+		if err == nil {
+			path, err = filepath.Abs(path)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
+		*p = path
 	}
 	if err := os.MkdirAll(o.Root, 0o755); err != nil {
 		return nil, fmt.Errorf("local: root: %w", err)
@@ -79,9 +86,14 @@ func (l *Launcher) Submit(ctx context.Context, spec train.JobSpec) (train.JobID,
 	}
 	defer unlock()
 
-	if _, err := os.Stat(filepath.Join(dir, recordFile)); err == nil {
+	if r, err := readRecord(dir); err == nil {
+		if r.Key != spec.IdempotencyKey {
+			return "", fmt.Errorf("local: job %s belongs to key %q, not %q", id, r.Key, spec.IdempotencyKey)
+		}
 		log.Info("reattached to existing job")
 		return id, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
 	}
 	if _, err := os.Stat(filepath.Join(dir, stoppedFile)); err == nil {
 		return id, nil // interrupted, then stopped before it ever ran
@@ -94,10 +106,11 @@ func (l *Launcher) Submit(ctx context.Context, spec train.JobSpec) (train.JobID,
 			Reason:  fmt.Sprintf("%d of %d jobs running under %s", n, l.opts.MaxConcurrent, l.opts.Root),
 		}
 	}
-	// Submits under one Root hold the lock, so the directory can only exist
-	// without job.json when a Submit died between the two: finish its work.
-	// The mkdir still refuses a second creator outright should a Submit ever
-	// run without the lock.
+	// The lock makes check-then-create atomic, so concurrent Submits of one
+	// key start one job. Under it the directory can only exist without
+	// job.json when an earlier Submit died between mkdir and writing it:
+	// finish that Submit's work. (A death in the instant between starting
+	// the job and writing job.json would start it twice.)
 	switch err := os.Mkdir(dir, 0o755); {
 	case errors.Is(err, os.ErrExist):
 		log.Warn("job directory without job.json: finishing an interrupted submit")

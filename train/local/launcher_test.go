@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,6 +33,11 @@ func requireTorchrun(t *testing.T) {
 // newTestLauncher returns a Launcher on root that runs the fake trainer in mode.
 func newTestLauncher(t *testing.T, root, mode string, maxConcurrent int) *Launcher {
 	t.Helper()
+	return newTestLauncherGrace(t, root, mode, maxConcurrent, 5*time.Second)
+}
+
+func newTestLauncherGrace(t *testing.T, root, mode string, maxConcurrent int, grace time.Duration) *Launcher {
+	t.Helper()
 	script, err := filepath.Abs(filepath.Join("testdata", "fake_trainer.py"))
 	if err != nil {
 		t.Fatal(err)
@@ -40,12 +46,17 @@ func newTestLauncher(t *testing.T, root, mode string, maxConcurrent int) *Launch
 		Root:          root,
 		Entry:         []string{script, mode},
 		MaxConcurrent: maxConcurrent,
-		StopGrace:     5 * time.Second,
+		StopGrace:     grace,
+		Logger:        testLogger(t),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return l
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), nil))
 }
 
 func testSpec(t *testing.T, key string) train.JobSpec {
@@ -326,7 +337,9 @@ const helperEnv = "SUPPLYLINE_LOCAL_TEST_SUBMIT_ROOT"
 func TestSubmitterExits(t *testing.T) {
 	if root := os.Getenv(helperEnv); root != "" {
 		l := newTestLauncher(t, root, "sleep", 0)
-		if _, err := l.Submit(context.Background(), testSpec(t, "wf-orphan/seg-0001")); err != nil {
+		spec := testSpec(t, "wf-orphan/seg-0001")
+		spec.CheckpointDir = filepath.Join(root, "checkpoints") // t.TempDir would outlive os.Exit
+		if _, err := l.Submit(context.Background(), spec); err != nil {
 			t.Fatal(err)
 		}
 		os.Exit(0) // no cleanup, no Wait: the job must live on without us
@@ -367,6 +380,34 @@ func TestSubmitterExits(t *testing.T) {
 	// this machine's init; groupAlive does not count zombies.
 	if groupAlive(rec) {
 		t.Fatalf("process group %d still has live members", rec.PGID)
+	}
+}
+
+// TestStopKills stops a job whose ranks ignore SIGTERM: Stop must fall back
+// to SIGKILL once the grace period is over.
+func TestStopKills(t *testing.T) {
+	requireTorchrun(t)
+	t.Parallel()
+	ctx := testContext(t)
+	l := newTestLauncherGrace(t, t.TempDir(), "stubborn", 0, time.Second)
+	id, err := l.Submit(ctx, testSpec(t, "wf-stubborn/seg-0001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopOnCleanup(t, l, id)
+	poll(ctx, t, l, id, func(st train.JobStatus) bool { return st.Progress.Step == 3 })
+	rec, err := readRecord(l.Dir(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Stop(ctx, id); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if groupAlive(rec) {
+		t.Fatal("process group survived Stop")
+	}
+	if st, err := l.Describe(ctx, id); err != nil || st.State != train.StateStopped {
+		t.Fatalf("Describe after Stop = %+v, %v; want stopped", st, err)
 	}
 }
 

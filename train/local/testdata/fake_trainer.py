@@ -1,14 +1,15 @@
 """A stand-in for the trainer, run by torchrun in the tests of train/local.
 
-usage: fake_trainer.py ok|fail|sleep
+usage: fake_trainer.py ok|fail|sleep|stubborn
 
 Every mode rendezvouses both ranks over gloo and checks an all_reduce, so a
 job that gets past it proves torchrun's rendezvous worked. Rank 0 then prints
 progress lines; "fail" exits 3 after a line on stderr, "sleep" waits until it
-is killed.
+is killed, and "stubborn" sleeps ignoring SIGTERM.
 """
 import json
 import os
+import signal
 import sys
 import time
 
@@ -40,7 +41,9 @@ for step in (1, 2, 3):
 if mode == "fail":
     print(f"rank {rank}: fake trainer failing on purpose", file=sys.stderr)
     sys.exit(3)
-if mode == "sleep":
+if mode == "stubborn":
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+if mode in ("sleep", "stubborn"):
     while True:
         time.sleep(0.1)
 progress(4, 0.5, tokens_seen=2048, done=True)

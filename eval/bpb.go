@@ -1,0 +1,184 @@
+package eval
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/supplyline/supplyline/tokenize"
+)
+
+// LogitModel is what held-out scoring needs of a model; *Model has it.
+type LogitModel interface {
+	Logits(ids []int) [][]float32
+	VocabSize() int
+	ContextLen() int
+}
+
+// HeldOutOptions tune HeldOutBPB.
+type HeldOutOptions struct {
+	// MaxTokens caps the target tokens scored, in manifest order. Zero means
+	// 20000; negative means no cap.
+	MaxTokens int
+	// Stride is how far a window moves along a document longer than the
+	// context; each new window scores only the targets its predecessor did
+	// not, so every target but the first window's sees at least
+	// ContextLen-Stride tokens of context. Zero means ContextLen/2.
+	Stride int
+}
+
+// HeldOut is the model's loss on the validation split in bits per byte,
+// next to a unigram baseline on the very same targets and denominator.
+type HeldOut struct {
+	// BitsPerByte is the model's total loss in bits over Bytes.
+	BitsPerByte float64 `json:"bits_per_byte"`
+	// UnigramBitsPerByte is the loss of token frequencies counted on the
+	// train split, with add-one smoothing.
+	UnigramBitsPerByte float64 `json:"unigram_bits_per_byte"`
+	// Tokens counts the scored targets (a document's DocEnd included).
+	Tokens int64 `json:"tokens"`
+	// Bytes counts the UTF-8 bytes of the decoded targets, special tokens excluded.
+	Bytes int64 `json:"bytes"`
+	// Docs counts the documents scored, the last possibly in part.
+	Docs int64 `json:"docs"`
+}
+
+// HeldOutBPB scores model on the val split of the shard manifest at
+// manifestPath (a directory or the manifest file). Each document
+// (DocStart..DocEnd) is scored on its own: every token after the first is a
+// target predicted from the tokens before it in the document. Shards are
+// checked against their sha256 before use, and their vocabulary must be the
+// model's.
+func HeldOutBPB(ctx context.Context, model LogitModel, tok Tokenizer, manifestPath string, opts HeldOutOptions) (HeldOut, error) {
+	var out HeldOut
+	m, dir, err := tokenize.ReadManifest(manifestPath)
+	if err != nil {
+		return out, fmt.Errorf("%w: %w", ErrBadShard, err)
+	}
+	if m.VocabSize != model.VocabSize() {
+		return out, fmt.Errorf("%w: shards have vocabulary %d, the model %d", ErrBadShard, m.VocabSize, model.VocabSize())
+	}
+	if len(m.Val) == 0 {
+		return out, fmt.Errorf("%w: %s has no val shards", ErrBadShard, manifestPath)
+	}
+	maxTokens := int64(opts.MaxTokens)
+	if maxTokens == 0 {
+		maxTokens = 20000
+	}
+	ctxLen := model.ContextLen()
+	stride := opts.Stride
+	if stride <= 0 || stride >= ctxLen {
+		stride = max(ctxLen/2, 1)
+	}
+	special := map[int]bool{}
+	for _, id := range m.Special {
+		special[id] = true
+	}
+	for _, s := range tokenize.SpecialTokens {
+		if id, ok := tok.TokenID(s); ok {
+			special[id] = true
+		}
+	}
+	logUnigram, err := unigram(ctx, dir, m)
+	if err != nil {
+		return out, err
+	}
+
+	var nats, uniNats float64
+	score := func(doc []int) {
+		var text []int // the non-special targets scored, for the byte count
+		next := 1      // the next target position
+		for next < len(doc) && (maxTokens < 0 || out.Tokens < maxTokens) {
+			end := min(len(doc), ctxLen)
+			if next > 1 {
+				end = min(len(doc), next+stride)
+			}
+			if maxTokens >= 0 {
+				end = min(end, next+int(maxTokens-out.Tokens))
+			}
+			begin := max(0, end-ctxLen)
+			logits := model.Logits(doc[begin:end])
+			for p := next; p < end; p++ {
+				target := doc[p]
+				nats += logSumExp(logits[p-1-begin]) - float64(logits[p-1-begin][target])
+				uniNats -= logUnigram[target]
+				out.Tokens++
+				if !special[target] {
+					text = append(text, target)
+				}
+			}
+			next = end
+		}
+		if len(text) > 0 {
+			out.Bytes += int64(len(tok.Decode(text)))
+		}
+		out.Docs++
+	}
+
+	for _, info := range m.Val {
+		if maxTokens >= 0 && out.Tokens >= maxTokens {
+			break
+		}
+		sh, err := readShard(dir, m, info)
+		if err != nil {
+			return out, err
+		}
+		for i := 0; i < sh.docs() && (maxTokens < 0 || out.Tokens < maxTokens); i++ {
+			if err := ctx.Err(); err != nil {
+				return out, err
+			}
+			raw := sh.doc(i)
+			if len(raw) < 2 {
+				continue
+			}
+			doc := make([]int, len(raw))
+			for j, t := range raw {
+				doc[j] = int(t)
+			}
+			score(doc)
+		}
+	}
+	if out.Bytes == 0 {
+		return out, fmt.Errorf("%w: the val split has no scorable text", ErrBadShard)
+	}
+	out.BitsPerByte = nats / math.Ln2 / float64(out.Bytes)
+	out.UnigramBitsPerByte = uniNats / math.Ln2 / float64(out.Bytes)
+	return out, nil
+}
+
+// unigram returns log p(token) from the train split's counts with add-one smoothing.
+func unigram(ctx context.Context, dir string, m tokenize.Manifest) ([]float64, error) {
+	counts := make([]int64, m.VocabSize)
+	var total int64
+	for _, info := range m.Train {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		sh, err := readShard(dir, m, info)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range sh.tokens {
+			counts[t]++
+		}
+		total += int64(len(sh.tokens))
+	}
+	logp := make([]float64, m.VocabSize)
+	denom := math.Log(float64(total + int64(m.VocabSize)))
+	for i, c := range counts {
+		logp[i] = math.Log(float64(c+1)) - denom
+	}
+	return logp, nil
+}
+
+func logSumExp(v []float32) float64 {
+	best := math.Inf(-1)
+	for _, x := range v {
+		best = math.Max(best, float64(x))
+	}
+	var s float64
+	for _, x := range v {
+		s += math.Exp(float64(x) - best)
+	}
+	return best + math.Log(s)
+}

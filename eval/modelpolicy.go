@@ -1,0 +1,218 @@
+package eval
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/supplyline/supplyline/tokenize"
+)
+
+// Tokenizer is what eval needs of a tokenizer; *tokenize.Tokenizer has it.
+// Encode turns special-token strings in the text into their ids.
+type Tokenizer interface {
+	Encode(text string) []int
+	Decode(ids []int) string
+	TokenID(s string) (int, bool)
+}
+
+// ModelPolicy lets a model decide replenishment orders through the timeline
+// grammar. Its prompt is tokenize.DocStart, the header line, as many of the
+// latest complete day lines as fit the context, and today's line up to
+// "ord="; the model then decodes greedily, at most MaxNewTokens tokens, and
+// the digits it emits before a newline or any other character are the order.
+// No digits at all is an invalid action: the order is 0 and LastInvalid
+// reports it, so the scorecard counts it instead of hiding it.
+type ModelPolicy struct {
+	// Label is the policy's name. Empty means "model".
+	Label string
+	// Location and SKU fill the header line. Empty means "S00" and "P00".
+	Location, SKU string
+	// LeadTime is the task's lead time, stated in the header.
+	LeadTime int
+	// MaxNewTokens bounds the decoded tokens per decision. Zero means 4.
+	MaxNewTokens int
+
+	ctxLen  int
+	tok     Tokenizer
+	session decoder
+	cached  []int // tokens in session, in order
+	from    int   // first history day in the last prompt
+	lastLen int   // len(history) at the last decision
+	invalid bool
+	err     error
+	prefix  string
+}
+
+// NewModelPolicy returns a ModelPolicy for m with tokenizer tok, which must
+// know tokenize.DocStart.
+func NewModelPolicy(m *Model, tok Tokenizer, leadTime int) (*ModelPolicy, error) {
+	id, ok := tok.TokenID(tokenize.DocStart)
+	if !ok {
+		return nil, fmt.Errorf("%w: tokenizer has no %s token", ErrInvalidConfig, tokenize.DocStart)
+	}
+	if id < 0 || id >= m.VocabSize() {
+		return nil, fmt.Errorf("%w: %s is id %d, model vocabulary is %d", ErrTokenRange, tokenize.DocStart, id, m.VocabSize())
+	}
+	return &ModelPolicy{LeadTime: leadTime, ctxLen: m.ContextLen(), tok: tok, session: m.NewSession()}, nil
+}
+
+// decoder is what ModelPolicy needs of a Session; tests script it.
+type decoder interface {
+	Len() int
+	Truncate(n int)
+	Append(ids ...int) ([]float32, error)
+}
+
+// Name implements Policy.
+func (p *ModelPolicy) Name() string {
+	if p.Label != "" {
+		return p.Label
+	}
+	return "model"
+}
+
+// LastInvalid implements InvalidReporter.
+func (p *ModelPolicy) LastInvalid() bool { return p.invalid }
+
+// Err implements ErrReporter: the first error that was not the model's
+// decision, such as a token id the model does not know.
+func (p *ModelPolicy) Err() error { return p.err }
+
+func (p *ModelPolicy) maxNew() int {
+	if p.MaxNewTokens > 0 {
+		return p.MaxNewTokens
+	}
+	return 4
+}
+
+// Order implements Policy.
+func (p *ModelPolicy) Order(history []tokenize.InventoryDay, today tokenize.InventoryDay) int {
+	p.invalid = false
+	ids, ok := p.prompt(history, today)
+	if !ok || p.err != nil {
+		p.invalid = true
+		return 0
+	}
+	digits, err := p.decode(ids)
+	if err != nil {
+		p.err = err
+		p.invalid = true
+		return 0
+	}
+	q, err := strconv.Atoi(digits)
+	if err != nil {
+		p.invalid = true
+		return 0
+	}
+	return q
+}
+
+// prompt encodes the longest prompt that leaves room to decode. It reports
+// false when not even the header and today's line fit.
+func (p *ModelPolicy) prompt(history []tokenize.InventoryDay, today tokenize.InventoryDay) ([]int, bool) {
+	if p.prefix == "" {
+		loc, sku := p.Location, p.SKU
+		if loc == "" {
+			loc = "S00"
+		}
+		if sku == "" {
+			sku = "P00"
+		}
+		p.prefix = tokenize.DocStart + tokenize.FormatHeader(tokenize.InventoryHeader{Location: loc, SKU: sku, LeadTime: p.LeadTime})
+	}
+	budget := p.ctxLen - (p.maxNew() - 1)
+	encode := func(from int) []int {
+		var b strings.Builder
+		b.WriteString(p.prefix)
+		for _, d := range history[from:] {
+			b.WriteString(tokenize.FormatDay(d))
+		}
+		b.WriteString(tokenize.FormatDayPrompt(today))
+		return p.tok.Encode(b.String())
+	}
+	// Start from the previous window: a day later it needs at most a line or
+	// two dropped, so this costs one or two encodings rather than a search.
+	from := p.from
+	if len(history) < p.lastLen || from > len(history) {
+		from = 0 // a new episode
+	}
+	p.lastLen = len(history)
+	ids := encode(from)
+	dropped := false
+	for len(ids) > budget && from < len(history) {
+		from++
+		ids = encode(from)
+		dropped = true
+	}
+	for !dropped && from > 0 && len(ids) <= budget {
+		more := encode(from - 1)
+		if len(more) > budget {
+			break
+		}
+		from, ids = from-1, more
+	}
+	p.from = from
+	return ids, len(ids) <= budget
+}
+
+// decode feeds ids, reusing the cached prefix, and greedily decodes digits.
+func (p *ModelPolicy) decode(ids []int) (string, error) {
+	n := 0
+	for n < len(ids) && n < len(p.cached) && ids[n] == p.cached[n] {
+		n++
+	}
+	if n == len(ids) {
+		n-- // the last prompt token must be fed again for its logits
+	}
+	p.session.Truncate(n)
+	p.cached = append(p.cached[:n], ids[n:]...)
+	logits, err := p.session.Append(ids[n:]...)
+	if err != nil {
+		p.cached = p.cached[:p.session.Len()]
+		return "", err
+	}
+	var digits strings.Builder
+	for i := 0; i < p.maxNew(); i++ {
+		tok := argmax(logits)
+		piece := p.tok.Decode([]int{tok})
+		if isSpecial(piece) {
+			break
+		}
+		stop := piece == ""
+		for _, r := range piece {
+			if r < '0' || r > '9' {
+				stop = true
+				break
+			}
+			digits.WriteRune(r)
+		}
+		if stop || i == p.maxNew()-1 {
+			break
+		}
+		if logits, err = p.session.Append(tok); err != nil {
+			return "", err
+		}
+		p.cached = append(p.cached, tok)
+	}
+	return digits.String(), nil
+}
+
+func isSpecial(s string) bool {
+	for _, sp := range tokenize.SpecialTokens {
+		if s == sp {
+			return true
+		}
+	}
+	return false
+}
+
+func argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}

@@ -1,0 +1,147 @@
+package eval
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/supplyline/supplyline/dataset"
+	"github.com/supplyline/supplyline/tokenize"
+)
+
+// scripted is a decoder whose next token is a function of the last token
+// fed: a bigram table, enough to script what a model "says" after "ord=".
+type scripted struct {
+	tok    *charTokenizer
+	next   map[string]string // last token's text -> next token's text
+	ctxLen int
+	fed    []int
+	fedAll int // tokens fed over all calls, to see the prefix reuse
+}
+
+func (s *scripted) Len() int { return len(s.fed) }
+
+func (s *scripted) Truncate(n int) {
+	if n < len(s.fed) {
+		s.fed = s.fed[:n]
+	}
+}
+
+func (s *scripted) Append(ids ...int) ([]float32, error) {
+	if len(s.fed)+len(ids) > s.ctxLen {
+		return nil, ErrContextFull
+	}
+	s.fed = append(s.fed, ids...)
+	s.fedAll += len(ids)
+	logits := make([]float32, s.tok.VocabSize())
+	nxt, ok := s.next[s.tok.Decode(s.fed[len(s.fed)-1:])]
+	if !ok {
+		nxt = "\n"
+	}
+	id, _ := s.tok.TokenID(nxt)
+	logits[id] = 1
+	return logits, nil
+}
+
+func scriptedPolicy(ctxLen int, next map[string]string) (*ModelPolicy, *scripted) {
+	tok := newCharTokenizer()
+	s := &scripted{tok: tok, next: next, ctxLen: ctxLen}
+	return &ModelPolicy{LeadTime: 2, ctxLen: ctxLen, tok: tok, session: s}, s
+}
+
+func TestModelPolicyParsesOrders(t *testing.T) {
+	today := tokenize.InventoryDay{Weekday: 3, OnHand: 12, Pipeline: 6, Demand: 5, Lost: 0}
+	for _, tc := range []struct {
+		name    string
+		next    map[string]string
+		order   int
+		invalid bool
+	}{
+		{"newline-terminated", map[string]string{"=": "1", "1": "2", "2": "\n"}, 12, false},
+		{"other-terminator", map[string]string{"=": "8", "8": " "}, 8, false},
+		{"four-digits-no-terminator", map[string]string{"=": "7", "7": "7"}, 7777, false},
+		{"zero", map[string]string{"=": "0"}, 0, false},
+		{"no-digits", map[string]string{"=": "\n"}, 0, true},
+		{"letters", map[string]string{"=": "x"}, 0, true},
+		{"doc-end", map[string]string{"=": tokenize.DocEnd}, 0, true},
+		{"digits-then-doc-end", map[string]string{"=": "4", "4": tokenize.DocEnd}, 4, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, _ := scriptedPolicy(200, tc.next)
+			got := p.Order(nil, today)
+			if got != tc.order || p.LastInvalid() != tc.invalid {
+				t.Errorf("order %d invalid %v, want %d %v", got, p.LastInvalid(), tc.order, tc.invalid)
+			}
+			if p.Err() != nil {
+				t.Error(p.Err())
+			}
+		})
+	}
+}
+
+func TestModelPolicyPrompt(t *testing.T) {
+	const ctxLen = 160
+	p, s := scriptedPolicy(ctxLen, map[string]string{"=": "5"})
+	task := ReplenishTask{Days: 60, Episodes: 2, Demand: dataset.DemandProcess{Base: 5}}.WithDefaults()
+	var maxLines int
+	for e, path := range task.demandPaths(task.Episodes, evalStream) {
+		ep := task.simulate(p, path)
+		if ep.invalid != 0 {
+			t.Fatalf("episode %d: %d invalid actions from a model that always says 5", e, ep.invalid)
+		}
+		// The last prompt: DocStart, header, complete lines ending in the
+		// latest days, today's line up to "ord=", and room to decode.
+		prompt := s.tok.Decode(s.fed[:len(s.fed)-1]) // drop the decoded "5"
+		head := tokenize.DocStart + tokenize.FormatHeader(tokenize.InventoryHeader{Location: "S00", SKU: "P00", LeadTime: 2})
+		last := ep.days[len(ep.days)-1]
+		last.Order = 0
+		tail := tokenize.FormatDayPrompt(last)
+		if !strings.HasPrefix(prompt, head) || !strings.HasSuffix(prompt, tail) {
+			t.Fatalf("prompt %q lacks header or today's line", prompt)
+		}
+		lines := strings.TrimSuffix(strings.TrimPrefix(prompt, head), tail)
+		var want strings.Builder
+		n := strings.Count(lines, "\n")
+		for _, d := range ep.days[len(ep.days)-1-n : len(ep.days)-1] {
+			want.WriteString(tokenize.FormatDay(d))
+		}
+		if lines != want.String() {
+			t.Fatalf("history lines\n%q\nwant the last %d days\n%q", lines, n, want.String())
+		}
+		if len(s.fed)-1 > ctxLen-3 {
+			t.Fatalf("prompt of %d tokens leaves no room for 4 new tokens in %d", len(s.fed)-1, ctxLen)
+		}
+		one := len(s.tok.Encode(tokenize.FormatDay(ep.days[len(ep.days)-2])))
+		if len(s.fed)-1+one <= ctxLen-3 && n < len(ep.days)-1 {
+			t.Errorf("prompt of %d tokens with %d lines: another line of %d tokens would have fit", len(s.fed)-1, n, one)
+		}
+		maxLines = max(maxLines, n)
+	}
+	if maxLines == 0 || maxLines >= task.Days-1 {
+		t.Errorf("prompt held %d lines; the test wants a window that is full but not everything", maxLines)
+	}
+}
+
+func TestModelPolicyPromptTooLong(t *testing.T) {
+	p, _ := scriptedPolicy(20, map[string]string{"=": "5"})
+	if q := p.Order(nil, tokenize.InventoryDay{OnHand: 1}); q != 0 || !p.LastInvalid() {
+		t.Errorf("order %d invalid %v: a prompt that cannot fit must be an invalid action", q, p.LastInvalid())
+	}
+}
+
+func TestModelPolicyWithModel(t *testing.T) {
+	tok := newCharTokenizer()
+	m := randomModel(t, testModelConfig(tok.VocabSize(), 96), 4)
+	p, err := NewModelPolicy(m, tok, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ReplenishTask{Days: 30, Episodes: 2}.Evaluate(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Decisions != 60 || r.InvalidActions > r.Decisions {
+		t.Errorf("%+v", r)
+	}
+	t.Logf("random model: %+v", r)
+}

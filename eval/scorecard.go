@@ -1,0 +1,160 @@
+package eval
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// ScorecardSchema names the scorecard's JSON layout; ScorecardVersion is its
+// number, bumped when a field changes meaning.
+const (
+	ScorecardSchema  = "supplyline.scorecard/v1"
+	ScorecardVersion = 1
+)
+
+// Scorecard is the result of evaluating one checkpoint. It is small, plain
+// JSON: a workflow can pass it around, and champion/challenger promotion
+// compares two of them.
+type Scorecard struct {
+	Schema     string       `json:"schema"`
+	Version    int          `json:"version"`
+	RunID      string       `json:"run_id"`
+	Checkpoint string       `json:"checkpoint"`
+	Step       int          `json:"step"`
+	CreatedAt  time.Time    `json:"created_at"`
+	Tasks      []TaskResult `json:"tasks"`
+	// HeldOut is nil when held-out scoring was switched off.
+	HeldOut *HeldOut `json:"heldout,omitempty"`
+}
+
+// TaskResult is one decision task: every policy's score, and the model's
+// standing against the best baseline and the optimum. Costs are per day;
+// gaps are relative, (model - reference) / reference, so 0.25 means the
+// model costs 25% more.
+type TaskResult struct {
+	Name   string         `json:"name"`
+	Params map[string]any `json:"params"`
+	// Policies are scored on the same demand paths, the model first.
+	Policies []PolicyResult `json:"policies"`
+	// ModelPolicy names the model's entry in Policies; empty when no model
+	// played, and then ModelCost and Gap are zero.
+	ModelPolicy      string  `json:"model_policy,omitempty"`
+	ModelCost        float64 `json:"model_cost"`
+	BestBaseline     string  `json:"best_baseline"`
+	BestBaselineCost float64 `json:"best_baseline_cost"`
+	Gap              float64 `json:"gap"`
+	// OptimumCost is the DP-optimal policy's cost on the same demand paths,
+	// so it compares with the other policies without sampling noise;
+	// OptimumExpectedCost is its exact expectation. Both are nil, and
+	// OptimumNote says why, when the task has no exact optimum.
+	OptimumCost         *float64 `json:"optimum_cost,omitempty"`
+	OptimumExpectedCost *float64 `json:"optimum_expected_cost,omitempty"`
+	GapToOptimum        *float64 `json:"gap_to_optimum,omitempty"`
+	OptimumNote         string   `json:"optimum_note,omitempty"`
+}
+
+// Markdown renders the scorecard for people: a table per task and the
+// standing of the model in words.
+func (s Scorecard) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Scorecard: run %s, step %d\n\n", orDash(s.RunID), s.Step)
+	fmt.Fprintf(&b, "Checkpoint `%s`, evaluated %s (%s v%d).\n", s.Checkpoint, s.CreatedAt.UTC().Format(time.RFC3339), s.Schema, s.Version)
+	for _, t := range s.Tasks {
+		fmt.Fprintf(&b, "\n## Task %s\n\n", t.Name)
+		if len(t.Params) > 0 {
+			keys := make([]string, 0, len(t.Params))
+			for k := range t.Params {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			parts := make([]string, len(keys))
+			for i, k := range keys {
+				v := fmt.Sprint(t.Params[k])
+				if js, err := json.Marshal(t.Params[k]); err == nil {
+					v = string(js)
+				}
+				parts[i] = fmt.Sprintf("%s=%s", k, v)
+			}
+			fmt.Fprintf(&b, "Parameters: %s.\n\n", strings.Join(parts, ", "))
+		}
+		b.WriteString("| policy | cost per day | fill rate | invalid actions | capped orders |\n|---|---:|---:|---:|---:|\n")
+		for _, p := range t.Policies {
+			fmt.Fprintf(&b, "| %s | %.3f | %.1f%% | %d of %d | %d |\n", p.Name, p.CostPerDay, 100*p.FillRate, p.InvalidActions, p.Decisions, p.CappedActions)
+		}
+		b.WriteString("\n")
+		if t.ModelPolicy != "" {
+			fmt.Fprintf(&b, "The model costs %.3f per day; the best baseline, %s, costs %.3f, so the model is %s it.",
+				t.ModelCost, t.BestBaseline, t.BestBaselineCost, gapWords(t.Gap))
+			if t.OptimumCost != nil {
+				fmt.Fprintf(&b, " The provable optimum (dynamic programming) costs %.3f per day on the same demand", *t.OptimumCost)
+				if t.GapToOptimum != nil {
+					fmt.Fprintf(&b, ", and the model is %s it", gapWords(*t.GapToOptimum))
+				}
+				b.WriteString(".")
+			}
+			b.WriteString("\n")
+			b.WriteString(optimumExpectation(t))
+			for _, p := range t.Policies {
+				if p.Name == t.ModelPolicy && p.InvalidActions > 0 {
+					fmt.Fprintf(&b, "\nThe model failed to state an order in %d of %d decisions (%.1f%%); each counted as ordering nothing.\n",
+						p.InvalidActions, p.Decisions, 100*float64(p.InvalidActions)/float64(max(p.Decisions, 1)))
+				}
+			}
+		} else {
+			fmt.Fprintf(&b, "No model played. The best baseline, %s, costs %.3f per day.", t.BestBaseline, t.BestBaselineCost)
+			if t.OptimumCost != nil {
+				fmt.Fprintf(&b, " The provable optimum costs %.3f per day.", *t.OptimumCost)
+			}
+			b.WriteString("\n")
+			b.WriteString(optimumExpectation(t))
+		}
+		if t.OptimumCost == nil && t.OptimumNote != "" {
+			fmt.Fprintf(&b, "\nNo exact optimum: %s.\n", t.OptimumNote)
+		}
+	}
+	if h := s.HeldOut; h != nil {
+		b.WriteString("\n## Held-out loss\n\n")
+		fmt.Fprintf(&b, "On %d validation tokens (%d bytes of text, %d documents) the model scores %.4f bits per byte; a unigram model of the training tokens scores %.4f.",
+			h.Tokens, h.Bytes, h.Docs, h.BitsPerByte, h.UnigramBitsPerByte)
+		if h.UnigramBitsPerByte > 0 {
+			fmt.Fprintf(&b, " The model needs %.1f%% of the unigram's bits.", 100*h.BitsPerByte/h.UnigramBitsPerByte)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// optimumExpectation states the optimum's exact expected cost, and says
+// that a baseline beating the optimum on the sampled paths is noise.
+func optimumExpectation(t TaskResult) string {
+	if t.OptimumExpectedCost == nil {
+		return ""
+	}
+	s := fmt.Sprintf("\nThe optimum's exact expected cost is %.3f per day.", *t.OptimumExpectedCost)
+	if t.OptimumCost != nil && *t.OptimumCost > t.BestBaselineCost {
+		s += " On these sampled demand paths a baseline did better than the optimal policy; that is sampling noise, and more episodes shrink it."
+	}
+	return s + "\n"
+}
+
+// gapWords says a relative gap in words: "12.5% more expensive than".
+func gapWords(g float64) string {
+	switch {
+	case g > 0.0005:
+		return fmt.Sprintf("%.1f%% more expensive than", 100*g)
+	case g < -0.0005:
+		return fmt.Sprintf("%.1f%% cheaper than", -100*g)
+	default:
+		return "as good as"
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,352 @@
+"""The trainer's entry point. A launcher (train/local) runs, in a job
+directory that holds this package,
+
+    GOMAXPROCS=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
+    /usr/bin/torchrun --rdzv_backend=c10d --rdzv_endpoint=localhost:0 \
+        --nnodes=1 --nproc_per_node=W --redirects=9:1 --tee=9:1 \
+        -m supplyline_trainer.train --spec job.json
+
+(--redirects/--tee name a local rank that does not exist, i.e. no redirect:
+torch 1.13 under Python 3.11 cannot parse their defaults and fails before
+starting any rank). The script path supplyline_trainer/train.py works in
+place of "-m supplyline_trainer.train". The Go loader library is the spec's
+loader_lib, else $SUPPLYLINE_LOADER_LIB.
+
+Each rank reads its batches through the Go loader; rank 0 prints progress
+lines (ProgressPrefix + JSON of train.Progress) and writes the checkpoint at
+target_step in the layout of train/checkpoint.go. Errors end the process
+with status 1 and a message on stderr; torchrun then stops the other ranks.
+
+Defaults mirror train.Hyper.WithDefaults and train.ModelConfig.WithDefaults,
+with one addition: hyper.total_steps = 0 means this job's target_step, so a
+run split into segments must set total_steps to keep one cosine schedule.
+
+The learning rate at the step that takes the model from step s to s+1 is
+lr*(s+1)/warmup during warm-up, then a cosine from lr down to lr/10 over the
+remaining total_steps-warmup steps, and lr/10 after it. It is a function of
+the step alone, so resuming needs no scheduler state.
+"""
+
+import argparse
+import base64
+import json
+import math
+import os
+import random
+import shutil
+import sys
+import time
+import traceback
+
+if __package__ in (None, ""):  # run as a script path
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import torch  # noqa: E402
+import torch.distributed as dist  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch.nn.parallel import DistributedDataParallel as DDP  # noqa: E402
+
+from supplyline_trainer import safetensors  # noqa: E402
+from supplyline_trainer.loader import Loader  # noqa: E402
+from supplyline_trainer.model import GPT  # noqa: E402
+
+# Names shared with train/launcher.go and train/checkpoint.go.
+PROGRESS_PREFIX = "SUPPLYLINE_PROGRESS "
+MODEL_FILE = "model.safetensors"
+OPTIMIZER_FILE = "optimizer.pt"
+STATE_FILE = "state.json"
+LATEST_FILE = "latest"
+
+
+class SpecError(Exception):
+    """The job spec or its inputs are wrong; retrying cannot help."""
+
+
+def checkpoint_name(step):
+    return "step-%07d" % step
+
+
+def model_with_defaults(m):
+    m = dict(m or {})
+    for k, v in (("vocab_size", 0), ("context_len", 128), ("layers", 2), ("heads", 4), ("dim", 64)):
+        if not m.get(k):
+            m[k] = v
+    return {k: int(m[k]) for k in ("vocab_size", "context_len", "layers", "heads", "dim")}
+
+
+def hyper_with_defaults(h, target_step):
+    h = dict(h or {})
+    out = {
+        "batch_size": int(h.get("batch_size") or 8),
+        "lr": float(h.get("lr") or 3e-3),
+        "warmup_steps": int(h.get("warmup_steps") or 20),
+        "total_steps": int(h.get("total_steps") or target_step),
+        "weight_decay": float(h.get("weight_decay") or 0.01),
+        "log_every": int(h.get("log_every") or 10),
+    }
+    return out
+
+
+def load_spec(path):
+    try:
+        with open(path) as f:
+            spec = json.load(f)
+    except (OSError, ValueError) as e:
+        raise SpecError("reading job spec %s: %s" % (path, e))
+    errs = []
+    for k in ("shard_manifest", "checkpoint_dir"):
+        if not spec.get(k):
+            errs.append("%s: required" % k)
+    target = int(spec.get("target_step") or 0)
+    if target <= 0:
+        errs.append("target_step: must be positive, got %d" % target)
+    spec["world_size"] = int(spec.get("world_size") or 2)
+    spec["seed"] = int(spec.get("seed") or 0)
+    m = model_with_defaults(spec.get("model"))
+    if m["vocab_size"] <= 0:
+        errs.append("model.vocab_size: must be positive, got %d" % m["vocab_size"])
+    if min(m["context_len"], m["layers"], m["heads"], m["dim"]) <= 0:
+        errs.append("model: context_len, layers, heads, dim must be positive")
+    elif m["dim"] % m["heads"]:
+        errs.append("model.dim: %d is not a multiple of heads %d" % (m["dim"], m["heads"]))
+    spec["model"] = m
+    spec["hyper"] = hyper_with_defaults(spec.get("hyper"), target)
+    for k in ("batch_size", "warmup_steps", "total_steps", "log_every"):
+        if spec["hyper"][k] <= 0:
+            errs.append("hyper.%s: must be positive, got %d" % (k, spec["hyper"][k]))
+    if errs:
+        raise SpecError("invalid job spec %s: %s" % (path, "; ".join(errs)))
+    return spec
+
+
+def local_path(uri, what):
+    if uri.startswith("file://"):
+        return uri[len("file://"):]
+    if "://" in uri:
+        raise SpecError("%s %s: only local paths are supported by this trainer" % (what, uri))
+    return uri
+
+
+def read_manifest(uri):
+    path = local_path(uri, "shard_manifest")
+    if os.path.isdir(path):
+        path = os.path.join(path, "manifest.json")
+    try:
+        with open(path) as f:
+            return path, json.load(f)
+    except (OSError, ValueError) as e:
+        raise SpecError("reading shard manifest %s: %s" % (path, e))
+
+
+def lr_at(step, h):
+    """Learning rate of the update from step to step+1 (see the module doc)."""
+    peak, warm, total = h["lr"], h["warmup_steps"], h["total_steps"]
+    if step < warm:
+        return peak * (step + 1) / warm
+    progress = min(1.0, (step - warm) / max(1, total - warm))
+    low = peak / 10
+    return low + 0.5 * (peak - low) * (1 + math.cos(math.pi * progress))
+
+
+def param_groups(model, weight_decay):
+    """Matrices (linear weights, embeddings) decay; biases and LayerNorms do not."""
+    decay, rest = [], []
+    for _, p in sorted(model.named_parameters()):
+        (decay if p.dim() >= 2 else rest).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
+
+
+def rng_state():
+    return {
+        "torch": base64.b64encode(torch.get_rng_state().numpy().tobytes()).decode(),
+        "python": base64.b64encode(json.dumps(random.getstate()).encode()).decode(),
+    }
+
+
+def set_rng_state(rng):
+    if "torch" in rng:
+        b = base64.b64decode(rng["torch"])
+        torch.set_rng_state(torch.frombuffer(bytearray(b), dtype=torch.uint8))
+    if "python" in rng:
+        v = json.loads(base64.b64decode(rng["python"]))
+        random.setstate((v[0], tuple(v[1]), v[2]))
+
+
+def resolve_resume(path):
+    path = local_path(path, "resume_from")
+    if not os.path.exists(os.path.join(path, STATE_FILE)) and os.path.exists(os.path.join(path, LATEST_FILE)):
+        with open(os.path.join(path, LATEST_FILE)) as f:
+            path = os.path.join(path, f.read().strip())
+    return path
+
+
+def write_json_atomic(path, obj):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def write_checkpoint(ckpt_dir, step, model, optimizer, state):
+    """Write <ckpt_dir>/step-NNNNNNN/ through a temporary directory, then point latest at it."""
+    os.makedirs(ckpt_dir, exist_ok=True)
+    name = checkpoint_name(step)
+    final = os.path.join(ckpt_dir, name)
+    tmp = os.path.join(ckpt_dir, ".%s.tmp-%d" % (name, os.getpid()))
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    safetensors.save(safetensors.strip_ddp(model.state_dict()), os.path.join(tmp, MODEL_FILE))
+    torch.save(optimizer.state_dict(), os.path.join(tmp, OPTIMIZER_FILE))
+    write_json_atomic(os.path.join(tmp, STATE_FILE), state)
+    if os.path.exists(final):  # a rerun of the same segment: replace it whole
+        old = final + ".old-%d" % os.getpid()
+        os.replace(final, old)
+        os.replace(tmp, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, final)
+    latest_tmp = os.path.join(ckpt_dir, LATEST_FILE + ".tmp")
+    with open(latest_tmp, "w") as f:
+        f.write(name + "\n")
+    os.replace(latest_tmp, os.path.join(ckpt_dir, LATEST_FILE))
+    return final
+
+
+def progress(step, loss, tps, tokens_seen, checkpoint=None, done=False):
+    p = {"step": step, "loss": loss, "tokens_per_sec": tps, "tokens_seen": tokens_seen}
+    if checkpoint:
+        p["checkpoint"] = checkpoint
+    if done:
+        p["done"] = True
+    sys.stdout.write(PROGRESS_PREFIX + json.dumps(p) + "\n")
+    sys.stdout.flush()
+
+
+def train(spec):
+    rank = int(os.environ.get("RANK", "0"))
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world != spec["world_size"]:
+        raise SpecError("job spec asks for world_size %d, torchrun started %d ranks" % (spec["world_size"], world))
+    lib = spec.get("loader_lib") or os.environ.get("SUPPLYLINE_LOADER_LIB")
+    if not lib:
+        raise SpecError("no loader library: set loader_lib in the job spec or SUPPLYLINE_LOADER_LIB")
+    if not os.path.exists(lib):
+        raise SpecError("loader library %s does not exist" % lib)
+    mcfg, hyper, target = spec["model"], spec["hyper"], int(spec["target_step"])
+    manifest_path, manifest = read_manifest(spec["shard_manifest"])
+    if int(manifest.get("vocab_size", 0)) > mcfg["vocab_size"]:
+        raise SpecError("shard manifest %s has vocab_size %d, the model only %d"
+                        % (manifest_path, manifest["vocab_size"], mcfg["vocab_size"]))
+    ckpt_dir = local_path(spec["checkpoint_dir"], "checkpoint_dir")
+
+    torch.set_num_threads(1)
+    torch.manual_seed(spec["seed"])
+    random.seed(spec["seed"])
+    model = GPT.from_config(mcfg)
+    optimizer = torch.optim.AdamW(param_groups(model, hyper["weight_decay"]), lr=hyper["lr"], betas=(0.9, 0.95))
+
+    step, tokens_seen, loss_val = 0, 0, float("nan")
+    loader_state = {"seed": spec["seed"], "epoch": 0, "position": 0}
+    if spec.get("resume_from"):
+        rdir = resolve_resume(spec["resume_from"])
+        try:
+            with open(os.path.join(rdir, STATE_FILE)) as f:
+                st = json.load(f)
+        except (OSError, ValueError) as e:
+            raise SpecError("resume_from %s: %s" % (rdir, e))
+        if model_with_defaults(st.get("model")) != mcfg:
+            raise SpecError("resume_from %s: checkpoint model %s differs from the spec's %s" % (rdir, st.get("model"), mcfg))
+        weights = safetensors.load(os.path.join(rdir, MODEL_FILE))
+        model.load_state_dict(weights, strict=True)
+        optimizer.load_state_dict(torch.load(os.path.join(rdir, OPTIMIZER_FILE), map_location="cpu"))
+        step, tokens_seen, loss_val = int(st["step"]), int(st["tokens_seen"]), float(st.get("loss", float("nan")))
+        loader_state = st["loader"]
+        set_rng_state(st.get("rng") or {})
+    if step > target:
+        raise SpecError("resume_from is at step %d, past target_step %d" % (step, target))
+    if step == target:  # a retried segment that had already finished
+        if rank == 0:
+            progress(step, loss_val if math.isfinite(loss_val) else 0.0, 0.0, tokens_seen, checkpoint=rdir, done=True)
+        return
+
+    ddp = DDP(model, broadcast_buffers=False)
+    seq, batch = mcfg["context_len"], hyper["batch_size"]
+    loader = Loader(lib, manifest_path, seq, batch, rank, world,
+                    int(loader_state["seed"]), int(loader_state["epoch"]), int(loader_state["position"]))
+    step_tokens = batch * world * seq
+
+    t0, tokens0 = time.perf_counter(), tokens_seen
+    while step < target:
+        for g in optimizer.param_groups:
+            g["lr"] = lr_at(step, hyper)
+        rows = loader.next()
+        x, y = rows[:, :-1], rows[:, 1:]
+        logits = ddp(x)
+        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(ddp.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        tokens_seen += step_tokens
+        if step % hyper["log_every"] == 0 or step == target:
+            mean = loss.detach().clone()
+            dist.all_reduce(mean, op=dist.ReduceOp.SUM)
+            loss_val = mean.item() / world
+            now = time.perf_counter()
+            tps = (tokens_seen - tokens0) / max(now - t0, 1e-9)
+            t0, tokens0 = now, tokens_seen
+            if rank == 0 and step != target:
+                progress(step, loss_val, tps, tokens_seen)
+
+    if rank == 0:
+        state = {
+            "step": step,
+            "tokens_seen": tokens_seen,
+            "loss": loss_val if math.isfinite(loss_val) else 0.0,
+            "loader": {**loader.state(), "world_size": world},
+            "rng": rng_state(),
+            "model": mcfg,
+            "hyper": hyper,
+            "lineage": {
+                "shard_manifest": spec["shard_manifest"],
+                "tokenizer_hash": manifest.get("tokenizer_hash", ""),
+                "input_hash": manifest.get("input_hash", ""),
+                "cutoff": manifest.get("cutoff", ""),
+            },
+        }
+        ckpt = write_checkpoint(ckpt_dir, step, model, optimizer, state)
+        progress(step, state["loss"], tps, tokens_seen, checkpoint=ckpt, done=True)
+    dist.barrier()
+    loader.close()
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="supplyline_trainer.train", description="Supplyline's reference PyTorch trainer")
+    ap.add_argument("--spec", required=True, help="path of the job spec (train.JobSpec as JSON)")
+    args = ap.parse_args(argv)
+    rank = os.environ.get("RANK", "0")
+    try:
+        spec = load_spec(args.spec)
+        dist.init_process_group("gloo")
+        try:
+            train(spec)
+        finally:
+            dist.destroy_process_group()
+    except SpecError as e:
+        sys.stderr.write("supplyline_trainer: rank %s: error: %s\n" % (rank, e))
+        sys.stderr.flush()
+        return 1
+    except Exception as e:  # noqa: BLE001 - any failure must end the job with a message
+        traceback.print_exc()
+        sys.stderr.write("supplyline_trainer: rank %s: error: %s: %s\n" % (rank, type(e).__name__, e))
+        sys.stderr.flush()
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
