@@ -2,10 +2,7 @@ package activities
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -60,6 +57,21 @@ func (a *Activities) TrainSegment(ctx context.Context, in TrainSegmentInput) (Tr
 	if err != nil {
 		return TrainSegmentOutput{}, trainError(err)
 	}
+	if attempt := activity.GetInfo(ctx).Attempt; attempt > 1 {
+		// An earlier attempt was cancelled and stopped its job (a stopped job
+		// never restarts under its key): start a new incarnation of the
+		// segment from the newest checkpoint, keyed by this attempt so that
+		// this attempt's own retries still reattach to it.
+		if st, err := l.Describe(ctx, id); err == nil && st.State == train.StateStopped {
+			spec.IdempotencyKey = fmt.Sprintf("%s/attempt-%d", spec.IdempotencyKey, attempt)
+			if spec.ResumeFrom, err = resumePoint(spec); err != nil {
+				return TrainSegmentOutput{}, err
+			}
+			if id, err = l.Submit(ctx, spec); err != nil {
+				return TrainSegmentOutput{}, trainError(err)
+			}
+		}
+	}
 	logger.Info("training segment", "backend", in.Backend, "job", id, "target_step", spec.TargetStep)
 
 	tick := time.NewTicker(a.pollInterval())
@@ -88,7 +100,7 @@ func (a *Activities) TrainSegment(ctx context.Context, in TrainSegmentInput) (Tr
 			}
 			return TrainSegmentOutput{Backend: in.Backend, JobID: string(id), Step: s.Step, Loss: s.Loss, TokensPerSec: st.Progress.TokensPerSec, Checkpoint: ckpt}, nil
 		case train.StateFailed, train.StateStopped:
-			return TrainSegmentOutput{}, permanent(ErrTypeTrainJobFailed, fmt.Errorf("train job %s on %s %s (exit %d): %s\n%s", id, in.Backend, st.State, st.ExitCode, st.Message, logTail(l, id)))
+			return TrainSegmentOutput{}, permanent(ErrTypeTrainJobFailed, fmt.Errorf("train job %s on %s %s (exit %d): %s", id, in.Backend, st.State, st.ExitCode, st.Message))
 		}
 		select {
 		case <-ctx.Done():
@@ -107,22 +119,27 @@ func (a *Activities) TrainSegment(ctx context.Context, in TrainSegmentInput) (Tr
 	}
 }
 
-// logTail returns the last lines of a job's log for an error message.
-func logTail(l train.Launcher, id train.JobID) string {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	rc, err := l.Logs(ctx, id, 0)
+// resumePoint is the newest checkpoint in spec.CheckpointDir when it is
+// further along than spec.ResumeFrom (and not past the target), else spec.ResumeFrom.
+func resumePoint(spec train.JobSpec) (string, error) {
+	latest, err := train.LatestCheckpoint(spec.CheckpointDir)
+	if err != nil || latest == "" {
+		return spec.ResumeFrom, err
+	}
+	ls, err := train.ReadState(latest)
 	if err != nil {
-		return ""
+		return "", err
 	}
-	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, 8<<20))
-	if err != nil && !errors.Is(err, io.EOF) {
-		return ""
+	from := 0
+	if spec.ResumeFrom != "" {
+		fs, err := train.ReadState(spec.ResumeFrom)
+		if err != nil {
+			return "", err
+		}
+		from = fs.Step
 	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > 20 {
-		lines = lines[len(lines)-20:]
+	if ls.Step > from && ls.Step < spec.TargetStep {
+		return latest, nil
 	}
-	return strings.Join(lines, "\n")
+	return spec.ResumeFrom, nil
 }

@@ -79,7 +79,7 @@ func (m *memLauncher) Describe(_ context.Context, id train.JobID) (train.JobStat
 	case j.stopped:
 		st.State = train.StateStopped
 	case j.failAt > 0 && j.polls >= j.failAt:
-		st.State, st.ExitCode, st.Message = train.StateFailed, 3, "boom"
+		st.State, st.ExitCode, st.Message = train.StateFailed, 3, "rank 0 exited 3; last lines:\nTraceback: boom"
 	case j.polls >= j.doneAt:
 		st.State, st.ExitCode = train.StateSucceeded, 0
 		writeCheckpoint(m.finishDir, 100)
@@ -156,7 +156,7 @@ func TestTrainSegment(t *testing.T) {
 		_, err := runTrain(l, TrainSegmentInput{Backend: "mem", Spec: spec(dir, 200)})
 		assertAppErr(t, err, ErrTypeTrainJobFailed, "step 100, want 200")
 	})
-	t.Run("a failed job is permanent and carries the log tail", func(t *testing.T) {
+	t.Run("a failed job is permanent and carries its message", func(t *testing.T) {
 		dir := t.TempDir()
 		l := &memLauncher{jobs: map[string]*memJob{"wf/seg-0000": {doneAt: 99, failAt: 2}}, finishDir: dir}
 		_, err := runTrain(l, TrainSegmentInput{Backend: "mem", Spec: spec(dir, 100)})

@@ -6,8 +6,8 @@ import (
 )
 
 // JobSpec is the trainer contract: everything a launcher hands the trainer.
-// It is written as job.json beside the job and passed to the trainer as
-// --spec; locally torchrun's environment conventions apply, on SageMaker the
+// The local launcher writes it as spec.json in the job directory and passes
+// it to the trainer as --spec; locally torchrun's environment conventions apply, on SageMaker the
 // channels under /opt/ml/input/data/<channel> and /opt/ml/checkpoints.
 type JobSpec struct {
 	// IdempotencyKey is derived from the workflow ID and the segment
@@ -87,7 +87,7 @@ func (s JobSpec) Validate() error {
 	if s.WorldSize < 0 {
 		errs = append(errs, fmt.Errorf("world_size: must not be negative, got %d", s.WorldSize))
 	}
-	if err := s.Model.Validate(); err != nil {
+	if err := s.Model.WithDefaults().Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("model: %w", err))
 	}
 	if err := errors.Join(errs...); err != nil {

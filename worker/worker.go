@@ -80,13 +80,16 @@ func New(c client.Client, cfg Config) (sdkworker.Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := local.New(local.Options{Root: root, LoaderLib: lib})
-	if err != nil {
+	acts := &activities.Activities{Launchers: map[string]train.Launcher{}, LoaderLib: lib}
+	// A worker without torchrun still runs workflows and the other
+	// activities; runs whose backends it lacks fail with UnknownBackend.
+	switch l, err := local.New(local.Options{Root: root, LoaderLib: lib, Logger: cfg.Logger}); {
+	case errors.Is(err, local.ErrUnavailable):
+		cfg.Logger.Warn("local training backend unavailable", "error", err)
+	case err != nil:
 		return nil, fmt.Errorf("local launcher: %w", err)
-	}
-	acts := &activities.Activities{
-		Launchers: map[string]train.Launcher{l.Name(): l},
-		LoaderLib: lib,
+	default:
+		acts.Launchers[l.Name()] = l
 	}
 	w := sdkworker.New(c, cfg.TaskQueue, sdkworker.Options{})
 	Register(w, acts)

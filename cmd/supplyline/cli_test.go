@@ -103,15 +103,18 @@ func TestDev(t *testing.T) {
 	addr, ui := freeAddr(t), freeAddr(t)
 	_, uiPort, _ := net.SplitHostPort(ui)
 	state := t.TempDir()
+	t.Setenv("SUPPLYLINE_LOADER_LIB", loaderLib)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var out bytes.Buffer
 	go func() {
 		done <- Run(ctx, []string{"dev", "--address", addr, "--ui-port", uiPort, "--state", state}, &out)
+		close(done)
 	}()
 	defer func() {
 		cancel()
-		<-done
+		for range done {
+		}
 	}()
 	c, err := waitForClient(t, addr, done)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/supplyline/supplyline/worker"
+	"github.com/supplyline/supplyline/workflows"
 )
 
 func runDev(ctx context.Context, args []string, out io.Writer) error {
@@ -51,19 +52,32 @@ func startLocalStack(ctx context.Context, tf *temporalFlags, uiPort int, state s
 		}
 		tf.uiURL = fmt.Sprintf("http://localhost:%d", uiPort)
 	}
-	cfg := tf.workerConfig()
-	cfg.JobsRoot = filepath.Join(state, "jobs")
-	wctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- worker.Run(wctx, cfg) }()
-	stop := func() {
-		cancel()
-		if err := <-done; err != nil {
-			fmt.Fprintln(os.Stderr, "worker:", err)
-		}
+	stopServer := func() {
 		if srv != nil {
 			srv.stop()
 		}
+	}
+	cfg := tf.workerConfig()
+	cfg.JobsRoot = filepath.Join(state, "jobs")
+	c, err := worker.Dial(ctx, cfg)
+	if err != nil {
+		stopServer()
+		return nil, err
+	}
+	w, err := worker.New(c, cfg)
+	if err == nil {
+		err = w.Start()
+	}
+	if err != nil {
+		c.Close()
+		stopServer()
+		return nil, fmt.Errorf("starting the worker: %w", err)
+	}
+	fmt.Fprintf(out, "worker polling task queue %q\n", workflows.TaskQueue)
+	stop := func() {
+		w.Stop()
+		c.Close()
+		stopServer()
 	}
 	return stop, nil
 }
