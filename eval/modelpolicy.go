@@ -26,7 +26,7 @@ type Tokenizer interface {
 type ModelPolicy struct {
 	// Label is the policy's name. Empty means "model".
 	Label string
-	// Location and SKU fill the header line. Empty means "S00" and "P00".
+	// Location and SKU fill the header line. Empty means "S01" and "P001", names of the synthetic world.
 	Location, SKU string
 	// LeadTime is the task's lead time, stated in the header.
 	LeadTime int
@@ -114,10 +114,10 @@ func (p *ModelPolicy) prompt(history []tokenize.InventoryDay, today tokenize.Inv
 	if p.prefix == "" {
 		loc, sku := p.Location, p.SKU
 		if loc == "" {
-			loc = "S00"
+			loc = "S01"
 		}
 		if sku == "" {
-			sku = "P00"
+			sku = "P001"
 		}
 		p.prefix = tokenize.DocStart + tokenize.FormatHeader(tokenize.InventoryHeader{Location: loc, SKU: sku, LeadTime: p.LeadTime})
 	}

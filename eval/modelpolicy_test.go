@@ -92,7 +92,7 @@ func TestModelPolicyPrompt(t *testing.T) {
 		// The last prompt: DocStart, header, complete lines ending in the
 		// latest days, today's line up to "ord=", and room to decode.
 		prompt := s.tok.Decode(s.fed[:len(s.fed)-1]) // drop the decoded "5"
-		head := tokenize.DocStart + tokenize.FormatHeader(tokenize.InventoryHeader{Location: "S00", SKU: "P00", LeadTime: 2})
+		head := tokenize.DocStart + tokenize.FormatHeader(tokenize.InventoryHeader{Location: "S01", SKU: "P001", LeadTime: 2})
 		last := ep.days[len(ep.days)-1]
 		last.Order = 0
 		tail := tokenize.FormatDayPrompt(last)
