@@ -103,11 +103,18 @@ func (a *Activities) TrainSegment(ctx context.Context, in TrainSegmentInput) (Tr
 			return TrainSegmentOutput{}, permanent(ErrTypeTrainJobFailed, fmt.Errorf("train job %s on %s %s (exit %d): %s", id, in.Backend, st.State, st.ExitCode, st.Message))
 		}
 		select {
+		case <-activity.GetWorkerStopChannel(ctx):
+			return TrainSegmentOutput{}, leaveRunning(ctx, id)
 		case <-ctx.Done():
-			// Cancelled, or the heartbeat timed out: stop the job so that a
-			// cancelled run leaves nothing behind. A retry after a heartbeat
-			// timeout reattaches through Submit before Stop lands, or starts
-			// over from the last checkpoint.
+			// The worker's stop timeout also cancels ctx: tell the two apart.
+			select {
+			case <-activity.GetWorkerStopChannel(ctx):
+				return TrainSegmentOutput{}, leaveRunning(ctx, id)
+			default:
+			}
+			// The run was cancelled: stop the job so that nothing is left
+			// behind. If this was a timeout instead, the retry finds the job
+			// stopped and starts a new incarnation from the newest checkpoint.
 			stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			if err := l.Stop(stopCtx, id); err != nil {
@@ -117,6 +124,14 @@ func (a *Activities) TrainSegment(ctx context.Context, in TrainSegmentInput) (Tr
 		case <-tick.C:
 		}
 	}
+}
+
+// leaveRunning ends the activity without touching its job: the worker is
+// shutting down (a deploy, a restart), and the retry on another worker
+// reattaches to the job by its key.
+func leaveRunning(ctx context.Context, id train.JobID) error {
+	activity.GetLogger(ctx).Info("worker stopping; training job left running for reattach", "job", id)
+	return fmt.Errorf("worker stopped while following train job %s; it keeps running and the retry reattaches", id)
 }
 
 // resumePoint is the newest checkpoint in spec.CheckpointDir when it is

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
@@ -91,7 +92,9 @@ func New(c client.Client, cfg Config) (sdkworker.Worker, error) {
 	default:
 		acts.Launchers[l.Name()] = l
 	}
-	w := sdkworker.New(c, cfg.TaskQueue, sdkworker.Options{})
+	// WorkerStopTimeout gives activities time to report before the worker
+	// exits; training segments leave their jobs running for the next worker.
+	w := sdkworker.New(c, cfg.TaskQueue, sdkworker.Options{WorkerStopTimeout: 5 * time.Second})
 	Register(w, acts)
 	return w, nil
 }

@@ -32,7 +32,7 @@ var (
 	// within HeartbeatTimeout and the retry reattaches to the running job.
 	TrainSegmentOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: 6 * time.Hour,
-		HeartbeatTimeout:    time.Minute,
+		HeartbeatTimeout:    30 * time.Second,
 		WaitForCancellation: true,
 		RetryPolicy:         retry,
 	}

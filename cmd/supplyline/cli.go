@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sort"
 	"strings"
@@ -78,4 +79,18 @@ func (t *temporalFlags) workerConfig() worker.Config {
 // runLink is the Web UI address of one run.
 func (t *temporalFlags) runLink(workflowID, runID string) string {
 	return fmt.Sprintf("%s/namespaces/%s/workflows/%s/%s/history", strings.TrimRight(t.uiURL, "/"), t.namespace, workflowID, runID)
+}
+
+// logLevelFlag registers --log-level and returns a function that installs
+// the chosen level as slog's default (the worker and the SDK log through it).
+func logLevelFlag(fs *flag.FlagSet, def string) func() error {
+	lvl := fs.String("log-level", def, "log level of the worker and the Temporal SDK: debug, info, warn or error")
+	return func() error {
+		var l slog.Level
+		if err := l.UnmarshalText([]byte(*lvl)); err != nil {
+			return fmt.Errorf("--log-level: %w", err)
+		}
+		slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})))
+		return nil
+	}
 }

@@ -24,7 +24,11 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 	seed := fs.Int64("seed", 7, "dataset and training seed")
 	steps := fs.Int("steps", 300, "training steps")
 	keep := fs.Bool("keep", true, "keep the dev server and worker running after the run, until Ctrl-C, so the run stays visible in the UI")
+	setLog := logLevelFlag(fs, "warn")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := setLog(); err != nil {
 		return err
 	}
 	stateAbs, err := filepath.Abs(*state)

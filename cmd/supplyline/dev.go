@@ -18,7 +18,11 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 	tf.register(fs)
 	uiPort := fs.Int("ui-port", 8233, "port of the Temporal Web UI")
 	state := fs.String("state", ".run", "directory for the dev server's database, server log and local jobs")
+	setLog := logLevelFlag(fs, "info")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := setLog(); err != nil {
 		return err
 	}
 	stop, err := startLocalStack(ctx, &tf, *uiPort, *state, out)

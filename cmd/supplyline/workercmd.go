@@ -13,7 +13,11 @@ func runWorker(ctx context.Context, args []string, _ io.Writer) error {
 	var tf temporalFlags
 	tf.register(fs)
 	jobs := fs.String("jobs", ".run/jobs", "directory of local training jobs")
+	setLog := logLevelFlag(fs, "info")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := setLog(); err != nil {
 		return err
 	}
 	cfg := tf.workerConfig()
