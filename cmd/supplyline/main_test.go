@@ -18,6 +18,9 @@ import (
 // loaderLib is the loader's C library, built once for every test here.
 var loaderLib string
 
+// origDir is the package directory the tests start in.
+var origDir, _ = os.Getwd()
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "supplyline-lib-")
 	if err != nil {

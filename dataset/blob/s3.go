@@ -23,14 +23,14 @@ import (
 type S3Options struct {
 	// Endpoint is the base URL of an S3-compatible server, such as
 	// "http://127.0.0.1:7070" for versitygw or MinIO. Empty means AWS.
-	Endpoint string
+	Endpoint string `json:"endpoint,omitempty"`
 	// PathStyle addresses buckets as endpoint/bucket/key instead of
 	// bucket.endpoint/key. Most S3-compatible servers need it.
-	PathStyle bool
+	PathStyle bool `json:"path_style,omitempty"`
 	// Region overrides the region of the default chain. When both are
 	// empty and Endpoint is set, "us-east-1" is used, since S3-compatible
 	// servers accept any region but SigV4 needs one.
-	Region string
+	Region string `json:"region,omitempty"`
 }
 
 // S3 is a Store over an S3 bucket and key prefix.
