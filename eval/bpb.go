@@ -48,10 +48,12 @@ type HeldOut struct {
 // (DocStart..DocEnd) is scored on its own: every token after the first is a
 // target predicted from the tokens before it in the document. Shards are
 // checked against their sha256 before use, and their vocabulary must be the
-// model's.
+// model's; tokenize.OpenShards verifies the shards and the tokenizer files
+// beside the manifest. The train split (for the unigram baseline) and the
+// val split are read one after the other, never both at once.
 func HeldOutBPB(ctx context.Context, model LogitModel, tok Tokenizer, manifestPath string, opts HeldOutOptions) (HeldOut, error) {
 	var out HeldOut
-	m, dir, err := tokenize.ReadManifest(manifestPath)
+	m, _, err := tokenize.ReadManifest(manifestPath)
 	if err != nil {
 		return out, fmt.Errorf("%w: %w", ErrBadShard, err)
 	}
@@ -79,7 +81,14 @@ func HeldOutBPB(ctx context.Context, model LogitModel, tok Tokenizer, manifestPa
 			special[id] = true
 		}
 	}
-	logUnigram, err := unigram(ctx, dir, m)
+	logUnigram, err := unigram(ctx, manifestPath, m.VocabSize)
+	if err != nil {
+		return out, err
+	}
+	if err := ctx.Err(); err != nil {
+		return out, err
+	}
+	val, err := readSplit(manifestPath, tokenize.SplitVal, m.VocabSize)
 	if err != nil {
 		return out, err
 	}
@@ -115,28 +124,19 @@ func HeldOutBPB(ctx context.Context, model LogitModel, tok Tokenizer, manifestPa
 		out.Docs++
 	}
 
-	for _, info := range m.Val {
-		if maxTokens >= 0 && out.Tokens >= maxTokens {
-			break
-		}
-		sh, err := readShard(dir, m, info)
-		if err != nil {
+	for i := 0; i < val.Docs() && (maxTokens < 0 || out.Tokens < maxTokens); i++ {
+		if err := ctx.Err(); err != nil {
 			return out, err
 		}
-		for i := 0; i < sh.docs() && (maxTokens < 0 || out.Tokens < maxTokens); i++ {
-			if err := ctx.Err(); err != nil {
-				return out, err
-			}
-			raw := sh.doc(i)
-			if len(raw) < 2 {
-				continue
-			}
-			doc := make([]int, len(raw))
-			for j, t := range raw {
-				doc[j] = int(t)
-			}
-			score(doc)
+		raw := val.Doc(i)
+		if len(raw) < 2 {
+			continue
 		}
+		doc := make([]int, len(raw))
+		for j, t := range raw {
+			doc[j] = int(t)
+		}
+		score(doc)
 	}
 	if out.Bytes == 0 {
 		return out, fmt.Errorf("%w: the val split has no scorable text", ErrBadShard)
@@ -146,25 +146,36 @@ func HeldOutBPB(ctx context.Context, model LogitModel, tok Tokenizer, manifestPa
 	return out, nil
 }
 
-// unigram returns log p(token) from the train split's counts with add-one smoothing.
-func unigram(ctx context.Context, dir string, m tokenize.Manifest) ([]float64, error) {
-	counts := make([]int64, m.VocabSize)
-	var total int64
-	for _, info := range m.Train {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		sh, err := readShard(dir, m, info)
-		if err != nil {
-			return nil, err
-		}
-		for _, t := range sh.tokens {
-			counts[t]++
-		}
-		total += int64(len(sh.tokens))
+// readSplit reads one split of the shards at manifestPath, verified by
+// tokenize.OpenShards, whose vocabulary must be vocab (every token is then
+// below it).
+func readSplit(manifestPath, name string, vocab int) (*tokenize.Split, error) {
+	s, err := tokenize.OpenShards(manifestPath, name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadShard, err)
 	}
-	logp := make([]float64, m.VocabSize)
-	denom := math.Log(float64(total + int64(m.VocabSize)))
+	if s.Manifest.VocabSize != vocab {
+		return nil, fmt.Errorf("%w: shards have vocabulary %d, the model %d", ErrBadShard, s.Manifest.VocabSize, vocab)
+	}
+	return s.Split(name)
+}
+
+// unigram returns log p(token) from the train split's counts with add-one smoothing.
+func unigram(ctx context.Context, manifestPath string, vocab int) ([]float64, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	train, err := readSplit(manifestPath, tokenize.SplitTrain, vocab)
+	if err != nil {
+		return nil, err
+	}
+	counts := make([]int64, vocab)
+	for _, t := range train.Tokens {
+		counts[t]++
+	}
+	total := int64(len(train.Tokens))
+	logp := make([]float64, vocab)
+	denom := math.Log(float64(total + int64(vocab)))
 	for i, c := range counts {
 		logp[i] = math.Log(float64(c+1)) - denom
 	}

@@ -220,6 +220,7 @@ func TestHeldOutRefusesBadShards(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		spoil func(t *testing.T, dir string)
+		also  error // a tokenize error the refusal must wrap too, if any
 	}{
 		{"checksum", func(t *testing.T, dir string) {
 			p := filepath.Join(dir, "val-00000.bin")
@@ -228,18 +229,31 @@ func TestHeldOutRefusesBadShards(t *testing.T) {
 			if err := os.WriteFile(p, b, 0o644); err != nil {
 				t.Fatal(err)
 			}
-		}},
+		}, tokenize.ErrChecksum},
 		{"missing-idx", func(t *testing.T, dir string) {
 			if err := os.Remove(filepath.Join(dir, "val-00000.idx")); err != nil {
 				t.Fatal(err)
 			}
-		}},
+		}, os.ErrNotExist},
 		{"vocab", func(t *testing.T, dir string) {
 			editManifest(t, dir, func(m *tokenize.Manifest) { m.VocabSize++ })
-		}},
+		}, nil},
 		{"token-count", func(t *testing.T, dir string) {
 			editManifest(t, dir, func(m *tokenize.Manifest) { m.Val[0].Tokens-- })
-		}},
+		}, tokenize.ErrShardFormat},
+		{"tokenizer-files", func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, "merges.txt"), []byte("#version: 0.2\na b\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, tokenize.ErrTokenizerMismatch},
+		{"corrupt-train", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, "train-00000.bin")
+			b, _ := os.ReadFile(p)
+			b[10] ^= 1
+			if err := os.WriteFile(p, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, tokenize.ErrChecksum},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -248,6 +262,9 @@ func TestHeldOutRefusesBadShards(t *testing.T) {
 			_, err := HeldOutBPB(context.Background(), &uniformModel{vocab: tok.VocabSize(), ctxLen: 64}, tok, dir, HeldOutOptions{})
 			if !errors.Is(err, ErrBadShard) {
 				t.Errorf("got %v, want ErrBadShard", err)
+			}
+			if tc.also != nil && !errors.Is(err, tc.also) {
+				t.Errorf("got %v, want it to wrap %v", err, tc.also)
 			}
 		})
 	}

@@ -122,7 +122,11 @@ func Evaluate(ctx context.Context, c Config) (Scorecard, error) {
 }
 
 // checkTokenizer refuses shards, tokenizer files and a checkpoint that were
-// not made with the same tokenizer, wherever the hashes are known.
+// not made with the same tokenizer, wherever the hashes are known. The shards
+// are verified against the tokenizer beside them by tokenize.OpenShards (in
+// HeldOutBPB); this checks the checkpoint's lineage and the tokenizer
+// Evaluate decodes with, which may live elsewhere (TokenizerDir), and runs
+// even when held-out scoring is skipped.
 func checkTokenizer(dir string, m tokenize.Manifest, model *Model) error {
 	if m.VocabSize != model.VocabSize() {
 		return fmt.Errorf("%w: shards have vocabulary %d, the model %d", ErrBadShard, m.VocabSize, model.VocabSize())

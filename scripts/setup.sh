@@ -36,4 +36,6 @@ if [ "$what" = test ] && [ -z "${VERSITYGW:-}" ] && ! command -v versitygw >/dev
   say "building versitygw v1.8.0 (an S3-compatible server for the S3 tests) from the Go module proxy (about 1 minute)"
   go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 fi
+say "torch: $(/usr/bin/python3 -c 'import torch; print(torch.__version__)' 2>/dev/null)"
+say "Temporal CLI: ${TEMPORAL_CLI:-$(command -v temporal || echo "$GOBIN/temporal")}"
 say "ready for make $what"

@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Shards is a verified shard directory held in memory.
 //
-// Thin for now: every shard is read whole into memory; the training loader
-// (train/loader) will want mmap and lazy verification.
+// Thin for now: every shard of the splits read is held whole in memory; the
+// training loader (train/loader) will want mmap and lazy verification.
 type Shards struct {
 	// Manifest is the manifest the shards were verified against.
 	Manifest Manifest
@@ -37,20 +38,34 @@ func (s *Split) Doc(i int) []uint32 { return s.Tokens[s.Offsets[i]:s.Offsets[i+1
 
 // OpenShards reads the manifest at manifestPath (the file or its directory),
 // checks that the tokenizer files beside it hash to the manifest's
-// TokenizerHash (else *TokenizerMismatchError), and reads every shard,
-// checking its sha256 (else *ChecksumError) and its layout against the
-// manifest (else ErrShardFormat).
-func OpenShards(manifestPath string) (*Shards, error) {
+// TokenizerHash (else *TokenizerMismatchError), and reads the shards of the
+// named splits (SplitTrain, SplitVal; none named means both), checking each
+// one's sha256 (else *ChecksumError) and its layout against the manifest:
+// dtype, sizes, offsets, and token ids below VocabSize when VocabSize is set
+// (else ErrShardFormat). Hashes compare without regard to hex case.
+//
+// Naming one split spares a caller that needs only it (the training loader
+// reads train) the time and memory of the other.
+func OpenShards(manifestPath string, splits ...string) (*Shards, error) {
+	if len(splits) == 0 {
+		splits = []string{SplitTrain, SplitVal}
+	}
 	m, dir, err := ReadManifest(manifestPath)
 	if err != nil {
 		return nil, err
+	}
+	shardsOf := map[string][]ShardInfo{SplitTrain: m.Train, SplitVal: m.Val}
+	for _, name := range splits {
+		if _, ok := shardsOf[name]; !ok {
+			return nil, fmt.Errorf("%w: no split %q", ErrInvalidConfig, name)
+		}
 	}
 	mpath := filepath.Join(dir, ManifestFile)
 	got, err := TokenizerHashOf(dir)
 	if err != nil {
 		return nil, fmt.Errorf("tokenize: %s: tokenizer: %w", mpath, err)
 	}
-	if got != m.TokenizerHash {
+	if !strings.EqualFold(got, m.TokenizerHash) {
 		return nil, &TokenizerMismatchError{Manifest: mpath, Dir: dir, Want: m.TokenizerHash, Got: got}
 	}
 	var width int
@@ -63,10 +78,11 @@ func OpenShards(manifestPath string) (*Shards, error) {
 		return nil, fmt.Errorf("%w: %s: dtype %q", ErrShardFormat, mpath, m.DType)
 	}
 	s := &Shards{Manifest: m, Dir: dir, splits: map[string]*Split{}}
-	for name, infos := range map[string][]ShardInfo{SplitTrain: m.Train, SplitVal: m.Val} {
-		sp := &Split{Offsets: []uint64{0}}
+	for _, name := range splits {
+		infos := shardsOf[name]
+		sp := &Split{Tokens: make([]uint32, 0, binTokens(dir, infos, width)), Offsets: []uint64{0}}
 		for _, info := range infos {
-			if err := readShard(dir, info, width, sp); err != nil {
+			if err := readShard(dir, info, width, m.VocabSize, sp); err != nil {
 				return nil, err
 			}
 		}
@@ -75,8 +91,20 @@ func OpenShards(manifestPath string) (*Shards, error) {
 	return s, nil
 }
 
+// binTokens sizes a split's token slice from its .bin files, not from the
+// manifest, whose counts are not yet verified.
+func binTokens(dir string, infos []ShardInfo, width int) int64 {
+	var n int64
+	for _, info := range infos {
+		if st, err := os.Stat(filepath.Join(dir, info.Bin)); err == nil {
+			n += st.Size() / int64(width)
+		}
+	}
+	return n
+}
+
 // readShard verifies one shard and appends it to sp.
-func readShard(dir string, info ShardInfo, width int, sp *Split) error {
+func readShard(dir string, info ShardInfo, width, vocab int, sp *Split) error {
 	binPath, idxPath := filepath.Join(dir, info.Bin), filepath.Join(dir, info.Idx)
 	bin, err := os.ReadFile(binPath)
 	if err != nil {
@@ -89,7 +117,7 @@ func readShard(dir string, info ShardInfo, width int, sp *Split) error {
 	h := sha256.New()
 	h.Write(bin)
 	h.Write(idx)
-	if got := hex.EncodeToString(h.Sum(nil)); got != info.SHA256 {
+	if got := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(got, info.SHA256) {
 		return &ChecksumError{Bin: binPath, Idx: idxPath, Want: info.SHA256, Got: got}
 	}
 	if int64(len(bin)) != info.Tokens*int64(width) {
@@ -111,20 +139,25 @@ func readShard(dir string, info ShardInfo, width int, sp *Split) error {
 		}
 	}
 	for i := 0; i < len(bin); i += width {
+		var t uint32
 		if width == 2 {
-			sp.Tokens = append(sp.Tokens, uint32(binary.LittleEndian.Uint16(bin[i:])))
+			t = uint32(binary.LittleEndian.Uint16(bin[i:]))
 		} else {
-			sp.Tokens = append(sp.Tokens, binary.LittleEndian.Uint32(bin[i:]))
+			t = binary.LittleEndian.Uint32(bin[i:])
 		}
+		if vocab > 0 && uint64(t) >= uint64(vocab) {
+			return fmt.Errorf("%w: %s: token %d is id %d, outside the vocabulary of %d", ErrShardFormat, binPath, i/width, t, vocab)
+		}
+		sp.Tokens = append(sp.Tokens, t)
 	}
 	return nil
 }
 
-// Split returns the split named SplitTrain or SplitVal.
+// Split returns the split named SplitTrain or SplitVal, if OpenShards read it.
 func (s *Shards) Split(name string) (*Split, error) {
 	sp, ok := s.splits[name]
 	if !ok {
-		return nil, fmt.Errorf("%w: no split %q", ErrInvalidConfig, name)
+		return nil, fmt.Errorf("%w: split %q was not read (or does not exist)", ErrInvalidConfig, name)
 	}
 	return sp, nil
 }

@@ -32,8 +32,8 @@
 //
 // # This implementation
 //
-// This body is deliberately thin: Open reads every train shard into memory,
-// verifies it, and Next copies windows sequentially on the calling
+// This body is deliberately thin: Open reads every train shard into memory
+// through tokenize.OpenShards, which verifies it, and Next copies windows sequentially on the calling
 // goroutine. The interface (Open, Options, Next, State) is the contract; a
 // faster body (memory-mapped shards, prefetching) can replace this one
 // without changing it.

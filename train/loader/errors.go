@@ -15,6 +15,11 @@ import (
 //     merges.txt beside the manifest do not hash to its TokenizerHash.
 //   - ErrBadShard (wrapped by *ShardError): a shard is malformed (wrong size,
 //     bad offsets, a token id outside the vocabulary, unknown dtype).
+//
+// The shards are read by tokenize.OpenShards; the three typed errors also
+// wrap the tokenize error they translate, so errors.Is and errors.As match
+// tokenize.ErrChecksum, tokenize.ErrTokenizerMismatch, tokenize.ErrShardFormat
+// and their types as well.
 //   - ErrNotEnoughData: the train split has fewer windows than one global batch.
 //   - ErrShortBuffer: Next was given fewer than BatchTokens() elements.
 //   - ErrClosed: the loader was closed.
@@ -34,14 +39,15 @@ type ChecksumError struct {
 	File string
 	Want string
 	Got  string
+	err  error // the *tokenize.ChecksumError, if any
 }
 
 func (e *ChecksumError) Error() string {
 	return fmt.Sprintf("loader: shard %s: sha256 of .bin+.idx is %s, manifest says %s", e.File, e.Got, e.Want)
 }
 
-// Unwrap makes errors.Is(err, ErrChecksum) true.
-func (e *ChecksumError) Unwrap() error { return ErrChecksum }
+// Unwrap makes errors.Is(err, ErrChecksum) true, and matches the tokenize error.
+func (e *ChecksumError) Unwrap() []error { return wrapped(ErrChecksum, e.err) }
 
 // TokenizerError names the manifest whose tokenizer files do not match it.
 type TokenizerError struct {
@@ -49,24 +55,35 @@ type TokenizerError struct {
 	Dir  string
 	Want string
 	Got  string
+	err  error // the *tokenize.TokenizerMismatchError, if any
 }
 
 func (e *TokenizerError) Error() string {
 	return fmt.Sprintf("loader: %s: sha256 of vocab.json+merges.txt is %s, manifest says %s", e.Dir, e.Got, e.Want)
 }
 
-// Unwrap makes errors.Is(err, ErrTokenizerMismatch) true.
-func (e *TokenizerError) Unwrap() error { return ErrTokenizerMismatch }
+// Unwrap makes errors.Is(err, ErrTokenizerMismatch) true, and matches the tokenize error.
+func (e *TokenizerError) Unwrap() []error { return wrapped(ErrTokenizerMismatch, e.err) }
 
 // ShardError says which file is malformed and how.
 type ShardError struct {
+	// File is the manifest whose shards are malformed; Reason names the
+	// shard file itself.
 	File   string
 	Reason string
+	err    error // the tokenize.ErrShardFormat error, if any
 }
 
 func (e *ShardError) Error() string {
 	return fmt.Sprintf("loader: bad shard %s: %s", e.File, e.Reason)
 }
 
-// Unwrap makes errors.Is(err, ErrBadShard) true.
-func (e *ShardError) Unwrap() error { return ErrBadShard }
+// Unwrap makes errors.Is(err, ErrBadShard) true, and matches the tokenize error.
+func (e *ShardError) Unwrap() []error { return wrapped(ErrBadShard, e.err) }
+
+func wrapped(sentinel, cause error) []error {
+	if cause == nil {
+		return []error{sentinel}
+	}
+	return []error{sentinel, cause}
+}

@@ -2,8 +2,6 @@ package loader
 
 import (
 	"fmt"
-
-	"github.com/supplyline/supplyline/tokenize"
 	"github.com/supplyline/supplyline/train"
 )
 
@@ -28,11 +26,7 @@ func Open(manifestPath string, opts Options) (*Loader, error) {
 		return nil, err
 	}
 	opts = opts.withDefaults()
-	m, dir, err := tokenize.ReadManifest(manifestPath)
-	if err != nil {
-		return nil, fmt.Errorf("loader: manifest: %w", err)
-	}
-	stream, err := readTrain(m, dir)
+	stream, err := readTrain(manifestPath)
 	if err != nil {
 		return nil, err
 	}

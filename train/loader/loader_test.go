@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/supplyline/supplyline/tokenize"
 	"github.com/supplyline/supplyline/train"
 	"github.com/supplyline/supplyline/train/loader"
 	"github.com/supplyline/supplyline/train/loader/loadertest"
@@ -279,6 +280,55 @@ func TestChecksumErrorIsTyped(t *testing.T) {
 	if !errors.As(err, &ce) || ce.File != filepath.Join(filepath.Dir(path), "train-00000.bin") {
 		t.Fatalf("Open: %v, want a *ChecksumError naming train-00000.bin", err)
 	}
+}
+
+func TestOpenRefusesThroughTokenize(t *testing.T) {
+	// The shards are read by tokenize.OpenShards: its refusals come back as
+	// this package's errors and still match tokenize's.
+	t.Run("token outside the vocabulary", func(t *testing.T) {
+		doc := make([]uint32, 64)
+		for i := range doc {
+			doc[i] = uint32(i)
+		}
+		doc[40] = 100
+		path, err := loadertest.Write(t.TempDir(), loadertest.Dataset{VocabSize: 100, DType: "uint32", Train: [][][]uint32{{doc}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = loader.Open(path, loader.Options{SeqLen: 4, BatchSize: 1})
+		var se *loader.ShardError
+		if !errors.As(err, &se) || !errors.Is(err, loader.ErrBadShard) || !errors.Is(err, tokenize.ErrShardFormat) || !strings.Contains(err.Error(), "train-00000.bin") {
+			t.Fatalf("Open: %v, want a *ShardError naming train-00000.bin", err)
+		}
+	})
+	t.Run("corrupt shard", func(t *testing.T) {
+		path := countingShards(t, 50)
+		p := filepath.Join(filepath.Dir(path), "train-00000.bin")
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[0] ^= 1
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err = loader.Open(path, loader.Options{SeqLen: 4, BatchSize: 1})
+		var ce *tokenize.ChecksumError
+		if !errors.Is(err, loader.ErrChecksum) || !errors.As(err, &ce) || ce.Bin != p {
+			t.Fatalf("Open: %v, want loader.ErrChecksum wrapping a *tokenize.ChecksumError", err)
+		}
+	})
+	t.Run("val is not read", func(t *testing.T) {
+		docs := [][][]uint32{loadertest.PatternDocs(1, 20, 16, 64)}
+		path, err := loadertest.Write(t.TempDir(), loadertest.Dataset{VocabSize: 64, Train: docs, Val: docs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(filepath.Join(filepath.Dir(path), "val-00000.bin")); err != nil {
+			t.Fatal(err)
+		}
+		open(t, path, loader.Options{SeqLen: 8, BatchSize: 3}).Close()
+	})
 }
 
 func TestUint16AndShortBuffer(t *testing.T) {
