@@ -3,6 +3,8 @@ package activities
 import (
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/supplyline/supplyline/train"
 )
 
@@ -13,6 +15,8 @@ type Activities struct {
 	Launchers map[string]train.Launcher
 	// LoaderLib is the Go loader's C shared library handed to local trainers.
 	LoaderLib string
+	// Client lets the Promote activity send Updates to the champion workflow.
+	Client client.Client
 	// PollInterval is how often a training segment polls its job and heartbeats. Zero means 2s.
 	PollInterval time.Duration
 }

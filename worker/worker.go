@@ -81,7 +81,7 @@ func New(c client.Client, cfg Config) (sdkworker.Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	acts := &activities.Activities{Launchers: map[string]train.Launcher{}, LoaderLib: lib}
+	acts := &activities.Activities{Launchers: map[string]train.Launcher{}, LoaderLib: lib, Client: c}
 	// A worker without torchrun still runs workflows and the other
 	// activities; runs whose backends it lacks fail with UnknownBackend.
 	switch l, err := local.New(local.Options{Root: root, LoaderLib: lib, Logger: cfg.Logger}); {
@@ -102,6 +102,7 @@ func New(c client.Client, cfg Config) (sdkworker.Worker, error) {
 // Register puts every workflow and the activities of acts on w.
 func Register(w sdkworker.Registry, acts *activities.Activities) {
 	w.RegisterWorkflow(workflows.Pipeline)
+	w.RegisterWorkflow(workflows.Champion)
 	w.RegisterActivity(acts)
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/supplyline/supplyline/dataset/blob"
+	"github.com/supplyline/supplyline/eval"
 	"github.com/supplyline/supplyline/train"
 )
 
@@ -48,6 +49,11 @@ type RunConfig struct {
 	CapacityRounds int `json:"capacity_rounds,omitempty"`
 	// CapacityWaitSeconds is the pause between rounds. Zero means 60.
 	CapacityWaitSeconds int `json:"capacity_wait_seconds,omitempty"`
+	// Promote offers the run's scorecard to the champion workflow, which
+	// promotes it when PromotionRule says it beats the current champion.
+	Promote bool `json:"promote,omitempty"`
+	// PromotionRule is the champion/challenger rule; zero fields take eval's defaults.
+	PromotionRule eval.PromotionRule `json:"promotion_rule,omitzero"`
 }
 
 // WithDefaults returns c with zero fields set to their defaults.

@@ -42,6 +42,11 @@ var (
 		HeartbeatTimeout:    2 * time.Minute,
 		RetryPolicy:         retry,
 	}
+	// PromoteOptions: one Update round trip to the champion workflow.
+	PromoteOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy:         retry,
+	}
 )
 
 var retry = &temporal.RetryPolicy{

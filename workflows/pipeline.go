@@ -32,11 +32,13 @@ type PipelineOutput struct {
 	Tokenize    activities.TokenizeOutput
 	Train       activities.TrainSegmentOutput
 	Eval        activities.EvaluateOutput
+	// Promotion is the champion workflow's decision when the run config asked for one.
+	Promotion *activities.PromoteResult `json:",omitempty"`
 }
 
 // Progress is what ProgressQuery returns.
 type Progress struct {
-	// Stage is one of "starting", "ingest", "tokenize", "train", "evaluate", "done", "failed".
+	// Stage is one of "starting", "ingest", "tokenize", "train", "evaluate", "promote", "done", "failed".
 	Stage       string
 	LogicalDate time.Time
 	// Step and Loss are those of the last finished training segment.
@@ -140,6 +142,30 @@ func Pipeline(ctx workflow.Context, in PipelineInput) (PipelineOutput, error) {
 	}).Get(ctx, &out.Eval)
 	if err != nil {
 		return fail(err)
+	}
+
+	// Added after the first recorded histories: versioned so that runs
+	// started before it replay unchanged.
+	if workflow.GetVersion(ctx, "memo-and-promotion", workflow.DefaultVersion, 1) >= 1 {
+		memo := map[string]any{"scorecard": map[string]any{
+			"bits_per_byte": out.Eval.BitsPerByte, "unigram_bits_per_byte": out.Eval.UnigramBitsPerByte,
+			"model_cost": out.Eval.ModelCost, "best_baseline_cost": out.Eval.BaselineCost, "gap": out.Eval.Gap,
+			"step": out.Train.Step, "backend": out.Train.Backend,
+		}}
+		if err := workflow.UpsertMemo(ctx, memo); err != nil {
+			return fail(err)
+		}
+		if cfg.Promote {
+			prog.Stage = "promote"
+			var res activities.PromoteResult
+			err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, PromoteOptions), a.Promote, activities.PromoteInput{
+				ScorecardPath: out.Eval.ScorecardPath, Rule: cfg.PromotionRule, TaskQueue: info.TaskQueueName,
+			}).Get(ctx, &res)
+			if err != nil {
+				return fail(err)
+			}
+			out.Promotion = &res
+		}
 	}
 	prog.Stage = "done"
 	return out, nil

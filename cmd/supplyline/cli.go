@@ -26,6 +26,7 @@ var commands = map[string]command{
 	"schedule": {"manage the nightly retraining Schedule (create)", runSchedule},
 	"gen":      {"generate a synthetic retail and logistics event dataset as Parquet", runGen},
 	"demo":     {"the whole job: dev server, worker, dataset, pipeline run, scorecard", runDemo},
+	"promote":  {"offer a scorecard to the champion workflow (validated Update), roll back, or show the champion", runPromote},
 }
 
 // Run is the CLI: args are the arguments after the program name.

@@ -48,6 +48,7 @@ func TestEndToEnd(t *testing.T) {
 		"seed":          3,
 		"vocab_size":    384,
 		"model":         map[string]any{"context_len": 96, "dim": 64, "layers": 2, "heads": 4},
+		"promote":       true,
 	})
 
 	ctx := context.Background()
@@ -120,6 +121,17 @@ func TestEndToEnd(t *testing.T) {
 		sc.HeldOut.BitsPerByte, sc.HeldOut.UnigramBitsPerByte, res.Eval.ModelCost, res.Eval.BaselineCost, 100*res.Eval.Gap)
 	if !(sc.HeldOut.BitsPerByte < sc.HeldOut.UnigramBitsPerByte) {
 		t.Errorf("the model did not learn: %.3f bits/byte, unigram baseline %.3f", sc.HeldOut.BitsPerByte, sc.HeldOut.UnigramBitsPerByte)
+	}
+
+	if res.Promotion == nil || !res.Promotion.Decision.Promote || res.Promotion.Champion == nil || res.Promotion.Champion.RunID != "e2e-pipeline" {
+		t.Errorf("the first run should become the champion: %+v", res.Promotion)
+	}
+	desc, err := c.DescribeWorkflowExecution(ctx, "e2e-pipeline", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()["scorecard"]; !ok {
+		t.Error("the run's memo carries no scorecard summary")
 	}
 
 	if p := os.Getenv("SUPPLYLINE_WRITE_HISTORY"); p != "" {
