@@ -103,6 +103,7 @@ func New(c client.Client, cfg Config) (sdkworker.Worker, error) {
 func Register(w sdkworker.Registry, acts *activities.Activities) {
 	w.RegisterWorkflow(workflows.Pipeline)
 	w.RegisterWorkflow(workflows.Champion)
+	w.RegisterWorkflow(workflows.Training)
 	w.RegisterActivity(acts)
 }
 

@@ -38,7 +38,7 @@ type PipelineOutput struct {
 
 // Progress is what ProgressQuery returns.
 type Progress struct {
-	// Stage is one of "starting", "ingest", "tokenize", "train", "evaluate", "promote", "done", "failed".
+	// Stage is one of "starting", "ingest", "tokenize", "train", "evaluate", "promote", "done", "failed", "aborted".
 	Stage       string
 	LogicalDate time.Time
 	// Step and Loss are those of the last finished training segment.
@@ -63,7 +63,10 @@ func Pipeline(ctx workflow.Context, in PipelineInput) (PipelineOutput, error) {
 		return PipelineOutput{}, err
 	}
 	fail := func(err error) (PipelineOutput, error) {
-		prog.Stage, prog.Error = "failed", err.Error()
+		if prog.Stage != "aborted" {
+			prog.Stage = "failed"
+		}
+		prog.Error = err.Error()
 		return PipelineOutput{}, err
 	}
 	if err := cfg.Validate(); err != nil {
@@ -107,29 +110,37 @@ func Pipeline(ctx workflow.Context, in PipelineInput) (PipelineOutput, error) {
 	prog.Stage = "train"
 	model := cfg.Model
 	model.VocabSize = out.Tokenize.VocabSize
-	ckptDir := filepath.Join(runDir, "checkpoints")
-	resume := ""
-	for seg, step := 0, 0; step < cfg.Steps; seg++ {
-		target := min(step+cfg.SegmentSteps, cfg.Steps)
-		spec := train.JobSpec{
-			IdempotencyKey: fmt.Sprintf("%s/seg-%04d", info.WorkflowExecution.ID, seg),
-			ShardManifest:  out.Tokenize.ManifestPath,
-			Model:          model,
-			Hyper:          cfg.Hyper,
-			Seed:           cfg.Seed,
-			WorldSize:      cfg.WorldSize,
-			CheckpointDir:  ckptDir,
-			ResumeFrom:     resume,
-			TargetStep:     target,
-		}
-		prog.Segment = seg
-		seg, err := trainSegment(ctx, cfg, spec)
-		if err != nil {
+	template := train.JobSpec{
+		ShardManifest: out.Tokenize.ManifestPath,
+		Model:         model,
+		Hyper:         cfg.Hyper,
+		Seed:          cfg.Seed,
+		WorldSize:     cfg.WorldSize,
+		CheckpointDir: filepath.Join(runDir, "checkpoints"),
+	}
+	if workflow.GetVersion(ctx, "training-child-workflow", workflow.DefaultVersion, 1) >= 1 {
+		// Training runs as a child workflow: it takes pause, resume and
+		// abort signals and continues as new on long runs.
+		if out.Train, err = runTrainingChild(ctx, cfg, template, &prog); err != nil {
 			return fail(err)
 		}
-		out.Train = seg
-		step, resume = seg.Step, seg.Checkpoint
-		prog.Step, prog.Loss, prog.Backend = seg.Step, seg.Loss, seg.Backend
+	} else {
+		// Runs started before the training workflow existed train inline.
+		resume := ""
+		for seg, step := 0, 0; step < cfg.Steps; seg++ {
+			spec := template
+			spec.IdempotencyKey = fmt.Sprintf("%s/seg-%04d", info.WorkflowExecution.ID, seg)
+			spec.ResumeFrom = resume
+			spec.TargetStep = min(step+cfg.SegmentSteps, cfg.Steps)
+			prog.Segment = seg
+			seg, err := trainSegment(ctx, cfg, spec)
+			if err != nil {
+				return fail(err)
+			}
+			out.Train = seg
+			step, resume = seg.Step, seg.Checkpoint
+			prog.Step, prog.Loss, prog.Backend = seg.Step, seg.Loss, seg.Backend
+		}
 	}
 
 	prog.Stage = "evaluate"

@@ -26,6 +26,7 @@ func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterActivity(&activities.Activities{})
+	env.RegisterWorkflow(Training)
 	env.OnActivity(acts.Ingest, mock.Anything, mock.Anything).Return(activities.IngestOutput{
 		CanonicalDir: "/runs/x/ingest/events", ContentHash: "abc", RowsIn: 10, Accepted: 9, Quarantined: 1,
 		MinTime: day0, MaxTime: day0.Add(100 * 24 * time.Hour),

@@ -19,6 +19,7 @@ type command struct {
 }
 
 var commands = map[string]command{
+	"control":  {"pause, resume or abort a run's training (signals to its training workflow)", runControl},
 	"dev":      {"start the Temporal dev server (UI on :8233) and a worker; Ctrl-C stops both", runDev},
 	"worker":   {"run a worker against an existing Temporal server", runWorker},
 	"run":      {"start a pipeline run from a run-config file; prints the workflow ID and UI link", runRun},

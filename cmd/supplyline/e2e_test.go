@@ -90,6 +90,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("pipeline failed: %v", err)
 	}
 	logStageTimes(t, c, "e2e-pipeline")
+	logStageTimes(t, c, workflows.TrainingWorkflowID("e2e-pipeline"))
 
 	in := res.Ingest
 	if in.RowsIn != in.Accepted+in.Quarantined+in.Duplicates || in.Accepted == 0 {
@@ -136,6 +137,7 @@ func TestEndToEnd(t *testing.T) {
 
 	if p := os.Getenv("SUPPLYLINE_WRITE_HISTORY"); p != "" {
 		writeHistory(t, c, "e2e-pipeline", p)
+		writeHistory(t, c, workflows.TrainingWorkflowID("e2e-pipeline"), strings.TrimSuffix(p, ".json")+"_training.json")
 	}
 }
 

@@ -73,7 +73,13 @@ func startTestServer(t *testing.T) *testsuite.DevServer {
 // startTestWorker runs a real worker against srv until the test ends.
 func startTestWorker(t *testing.T, srv *testsuite.DevServer) {
 	t.Helper()
-	w, err := worker.New(srv.Client(), worker.Config{JobsRoot: filepath.Join(t.TempDir(), "jobs"), LoaderLib: loaderLib})
+	startTestWorkerAt(t, srv, filepath.Join(t.TempDir(), "jobs"))
+}
+
+// startTestWorkerAt is startTestWorker with its local jobs under jobs.
+func startTestWorkerAt(t *testing.T, srv *testsuite.DevServer, jobs string) {
+	t.Helper()
+	w, err := worker.New(srv.Client(), worker.Config{JobsRoot: jobs, LoaderLib: loaderLib})
 	if err != nil {
 		t.Fatal(err)
 	}

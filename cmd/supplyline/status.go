@@ -47,7 +47,13 @@ func runStatus(ctx context.Context, args []string, out io.Writer) error {
 	} else {
 		fmt.Fprintf(out, "progress unavailable: %v\n", err)
 	}
-	for _, pa := range desc.GetPendingActivities() {
+	pending := desc.GetPendingActivities()
+	// Training runs in a child workflow; its activities carry the live heartbeat.
+	if child, err := c.DescribeWorkflowExecution(ctx, workflows.TrainingWorkflowID(wfID), ""); err == nil {
+		fmt.Fprintf(out, "training %s (%s)\n", workflows.TrainingWorkflowID(wfID), child.GetWorkflowExecutionInfo().GetStatus())
+		pending = append(pending, child.GetPendingActivities()...)
+	}
+	for _, pa := range pending {
 		fmt.Fprintf(out, "activity %s (attempt %d, %s)", pa.GetActivityType().GetName(), pa.GetAttempt(), pa.GetState())
 		if d := pa.GetHeartbeatDetails(); d != nil && len(d.GetPayloads()) > 0 {
 			var hb activities.TrainHeartbeat
