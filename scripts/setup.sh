@@ -36,6 +36,11 @@ if [ "$what" = test ] && [ -z "${VERSITYGW:-}" ] && ! command -v versitygw >/dev
   say "building versitygw v1.8.0 (an S3-compatible server for the S3 tests) from the Go module proxy (about 1 minute)"
   go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 fi
+hfpeer="$(dirname "$0")/../tokenize/hfpeer"
+if [ "$what" = test ] && [ ! -f "$hfpeer/node_modules/tokenizers/package.json" ]; then
+  say "installing HuggingFace tokenizers 0.23.2 from npm into tokenize/hfpeer/node_modules (the tokenizer parity peer; its prebuilt Node binaries ship inside the package, ~64 MB)"
+  npm ci --prefix "$hfpeer" --no-audit --no-fund
+fi
 say "torch: $(/usr/bin/python3 -c 'import torch; print(torch.__version__)' 2>/dev/null)"
 say "Temporal CLI: ${TEMPORAL_CLI:-$(command -v temporal || echo "$GOBIN/temporal")}"
 say "ready for make $what"

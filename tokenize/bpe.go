@@ -3,7 +3,6 @@ package tokenize
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"iter"
 	"os"
@@ -16,6 +15,10 @@ import (
 const (
 	VocabFile  = "vocab.json"
 	MergesFile = "merges.txt"
+	// HFTokenizerFile is the same tokenizer in HuggingFace tokenizers'
+	// single-file format. It is derived from the other two, so it is not
+	// part of TokenizerHashOf.
+	HFTokenizerFile = "tokenizer.json"
 )
 
 // Merge is one BPE merge: the two symbols, as raw bytes, that become one.
@@ -237,7 +240,9 @@ func findSpecial(text string) (int, int) {
 // maps byte-level strings to ids (bytes 0..255 first, by byte value, then
 // each new merged symbol in merge order, then SpecialTokens), in id order;
 // merges.txt starts with "#version: 0.2" and holds one "left right" line per
-// merge, both in byte-level characters.
+// merge, both in byte-level characters. Beside them it writes tokenizer.json,
+// the same vocabulary and merges in HuggingFace tokenizers' single-file
+// format (see writeHFTokenizer), which is what HF's Tokenizer.fromFile loads.
 func WriteTokenizer(dir string, merges []Merge) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -253,14 +258,16 @@ func WriteTokenizer(dir string, merges []Merge) error {
 	for b := 0; b < 256; b++ {
 		add(byteChars[b])
 	}
+	pairs := make([][2]string, len(merges))
 	var mb bytes.Buffer
 	mb.WriteString("#version: 0.2\n")
-	for _, m := range merges {
+	for i, m := range merges {
 		if m.Left == "" || m.Right == "" {
 			return fmt.Errorf("%w: empty merge symbol", ErrTokenizerFormat)
 		}
 		l, r := toByteChars(m.Left), toByteChars(m.Right)
 		add(l + r)
+		pairs[i] = [2]string{l, r}
 		mb.WriteString(l + " " + r + "\n")
 	}
 	for _, sp := range SpecialTokens {
@@ -270,25 +277,20 @@ func WriteTokenizer(dir string, merges []Merge) error {
 		add(sp)
 	}
 	var vb bytes.Buffer
-	vb.WriteString("{")
-	enc := json.NewEncoder(&vb)
-	enc.SetEscapeHTML(false)
-	for id, t := range tokens {
-		if id > 0 {
-			vb.WriteString(",")
-		}
-		vb.WriteString("\n  ")
-		if err := enc.Encode(t); err != nil {
-			return err
-		}
-		vb.Truncate(vb.Len() - 1) // Encode's newline
-		fmt.Fprintf(&vb, ": %d", id)
+	if err := writeVocabObject(&vb, tokens, "", "\n"); err != nil {
+		return err
 	}
-	vb.WriteString("\n}\n")
+	var hb bytes.Buffer
+	if err := writeHFTokenizer(&hb, tokens, pairs); err != nil {
+		return err
+	}
 	if err := writeFileAtomic(filepath.Join(dir, VocabFile), vb.Bytes()); err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, MergesFile), mb.Bytes())
+	if err := writeFileAtomic(filepath.Join(dir, MergesFile), mb.Bytes()); err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, HFTokenizerFile), hb.Bytes())
 }
 
 // writeFileAtomic writes b to path through a temporary file and a rename, so

@@ -49,24 +49,34 @@ func fromByteChars(s string) (string, bool) {
 	return string(out), true
 }
 
-// Pre-tokenization. sugarme/tokenizer v0.3.0's ByteLevel pre-tokenizer splits
-// with the Go regexp
+// Pre-tokenization follows HuggingFace tokenizers' ByteLevel pre-tokenizer
+// (use_regex true, add_prefix_space false), the authority for our ids. HF
+// splits with GPT-2's regexp
 //
-//	's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+
+//	's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 //
-// in "isolated" mode: the matches and the maximal runs of text between them
-// are all words. The regexp has no whitespace alternative, so runs of
-// whitespace (and a space not followed by a letter, digit or symbol) become
-// words of their own through the gaps. Go's \s is ASCII [\t\n\f\r ] only.
-// Unlike HF's GPT-2 default we do not add a prefix space (AddPrefixSpace is
-// false on the sugarme side too), so that Decode(Encode(x)) == x.
-// nextWord reimplements that split by hand, leftmost-first like the regexp,
-// because the regexp costs more than the rest of encoding.
+// where \s is Unicode White_Space (\v, U+0085, U+00A0, U+2028, U+3000, ...
+// included), and every match is a word. A run of whitespace is one word when
+// it ends the text; before other text, its last character is split off (it
+// becomes the " " of a following " word", or a word of its own), so "a\n\nb"
+// is "a", "\n", "\n", "b" and "a  b" is "a", " ", " b".
+//
+// sugarme/tokenizer v0.3.0 differs: its Go regexp lacks the two whitespace
+// alternatives and Go's \s is ASCII [\t\n\f\r ] only, so whitespace runs
+// become whole words through the gaps between matches ("a\n\nb" is "a",
+// "\n\n", "b") and \v or U+00A0 count as symbols ("!\u00a0!" is one word).
+// TestPreTokenize holds both splits and the cases where they differ.
+//
+// We do not add a prefix space, so that Decode(Encode(x)) == x. nextWord
+// implements the split by hand, leftmost-first like the regexp, because the
+// regexp costs more than the rest of encoding. Invalid UTF-8 counts as
+// U+FFFD, a symbol; HF never sees it (its input is a JavaScript or Rust
+// string).
 
 type charClass uint8
 
 const (
-	clsWS     charClass = iota // \s: \t \n \f \r and space
+	clsWS     charClass = iota // \s: Unicode White_Space
 	clsLetter                  // \p{L}
 	clsNumber                  // \p{N}
 	clsOther                   // [^\s\p{L}\p{N}], invalid UTF-8 included (as U+FFFD)
@@ -76,7 +86,7 @@ var asciiClass = func() (t [128]charClass) {
 	for i := range t {
 		c := byte(i)
 		switch {
-		case c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' ':
+		case c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r' || c == ' ':
 			t[i] = clsWS
 		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
 			t[i] = clsLetter
@@ -96,6 +106,8 @@ func classAt(s string, i int) (charClass, int) {
 	}
 	r, w := utf8.DecodeRuneInString(s[i:])
 	switch {
+	case unicode.IsSpace(r): // White_Space, as HF's \s
+		return clsWS, w
 	case unicode.IsLetter(r):
 		return clsLetter, w
 	case unicode.IsNumber(r):
@@ -151,17 +163,20 @@ func nextWord(s string, i int) int {
 	if e := matchAt(s, i); e >= 0 {
 		return e
 	}
-	// A gap: extend until a match could start.
-	j := i + 1
+	// A whitespace run (matchAt takes every other start): \s+(?!\S) keeps
+	// all of it at the end of s, and all but its last character before
+	// other text; a single character before other text is \s+.
+	j, last := i, i
 	for j < len(s) {
-		if s[j] >= utf8.RuneSelf {
-			if c, _ := classAt(s, j); c != clsWS {
-				break
-			}
-		} else if asciiClass[s[j]] != clsWS || matchAt(s, j) >= 0 {
+		c, w := classAt(s, j)
+		if c != clsWS {
 			break
 		}
-		j++
+		last = j
+		j += w
 	}
-	return j
+	if j == len(s) || last == i {
+		return j
+	}
+	return last
 }

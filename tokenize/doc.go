@@ -5,9 +5,15 @@
 //	Render      events -> documents (grammar.go), split in time at a cutoff
 //	Train       train documents -> byte-level BPE merges (our own trainer,
 //	            deterministic: sugarme's trainer is not)
-//	WriteTokenizer  vocab.json + merges.txt, the GPT-2 / sugarme / HF format
-//	Tokenizer   Load + Encode/Decode, id-for-id equal to sugarme/tokenizer
-//	            v0.3.0 (BPE model, ByteLevel pre-tokenizer without prefix space)
+//	WriteTokenizer  vocab.json + merges.txt, the GPT-2 / sugarme / HF format,
+//	            and tokenizer.json, HF tokenizers' single file
+//	Tokenizer   Load + Encode/EncodeBatch/Decode, id-for-id equal to
+//	            HuggingFace tokenizers (BPE model, ByteLevel pre-tokenizer
+//	            without prefix space), the authority (TestHFParity, against
+//	            npm tokenizers@0.23.2 in hfpeer/); equal to sugarme/tokenizer
+//	            v0.3.0 except where sugarme splits whitespace runs differently
+//	            or merges equal-rank pairs out of order (bytelevel.go,
+//	            TestSugarmeParity)
 //	ShardWriter .bin/.idx shards (manifest.go)
 //	Build       all of the above into a directory with manifest.json
 //	OpenShards  the reader: verifies checksums and the tokenizer hash

@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // maxCacheWords bounds the word cache; past it new words are encoded but
@@ -18,9 +20,11 @@ import (
 const maxCacheWords = 1 << 18
 
 // Tokenizer encodes text to ids and back with a byte-level BPE vocabulary
-// loaded from vocab.json and merges.txt. Its ids equal those of
-// sugarme/tokenizer v0.3.0 (BPE model, ByteLevel pre-tokenizer with
-// AddPrefixSpace false) on the same files. It is safe for concurrent use.
+// loaded from vocab.json and merges.txt. Its ids equal those of HuggingFace
+// tokenizers on tokenizer.json (BPE model, ByteLevel pre-tokenizer with
+// add_prefix_space false), and those of sugarme/tokenizer v0.3.0 on the
+// same files except where sugarme's split or merge order differs (see
+// bytelevel.go and rankTie in the tests). It is safe for concurrent use.
 type Tokenizer struct {
 	hash     string
 	vocab    map[string]int // byte-level string -> id
@@ -151,6 +155,31 @@ func (t *Tokenizer) TokenID(s string) (int, bool) {
 // ids; everything else goes through pre-tokenization and BPE.
 func (t *Tokenizer) Encode(text string) []int {
 	return t.AppendEncode(make([]int, 0, len(text)/3+4), text)
+}
+
+// EncodeBatch returns Encode of each text, encoding on GOMAXPROCS
+// goroutines that take texts in chunks of batchChunk; out[i] holds the ids
+// of texts[i].
+func (t *Tokenizer) EncodeBatch(texts []string) [][]int {
+	const batchChunk = 16
+	out := make([][]int, len(texts))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), (len(texts)+batchChunk-1)/batchChunk) {
+		wg.Go(func() {
+			for {
+				lo := int(next.Add(batchChunk)) - batchChunk
+				if lo >= len(texts) {
+					return
+				}
+				for i := lo; i < min(lo+batchChunk, len(texts)); i++ {
+					out[i] = t.Encode(texts[i])
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 // AppendEncode appends the ids of text to dst and returns the extended slice.
