@@ -28,13 +28,32 @@ type HeldOutOptions struct {
 }
 
 // HeldOut is the model's loss on the validation split in bits per byte,
-// next to a unigram baseline on the very same targets and denominator.
+// next to unigram and bigram baselines on the very same targets and
+// denominator, with per-token perplexity and top-1 accuracy for all three.
 type HeldOut struct {
 	// BitsPerByte is the model's total loss in bits over Bytes.
 	BitsPerByte float64 `json:"bits_per_byte"`
 	// UnigramBitsPerByte is the loss of token frequencies counted on the
 	// train split, with add-one smoothing.
 	UnigramBitsPerByte float64 `json:"unigram_bits_per_byte"`
+	// BigramBitsPerByte is the loss of next-token frequencies given the
+	// previous token, counted within the train split's documents, with
+	// add-one smoothing: p(b|a) = (n(a,b)+1)/(n(a)+V).
+	BigramBitsPerByte float64 `json:"bigram_bits_per_byte"`
+	// Loss is the model's mean cross-entropy in nats per target token;
+	// Perplexity, UnigramPerplexity and BigramPerplexity are exp of the
+	// mean nats per token of each.
+	Loss              float64 `json:"loss"`
+	Perplexity        float64 `json:"perplexity"`
+	UnigramPerplexity float64 `json:"unigram_perplexity"`
+	BigramPerplexity  float64 `json:"bigram_perplexity"`
+	// Top1Accuracy is the share of targets that are the model's most
+	// likely token; UnigramTop1Accuracy and BigramTop1Accuracy the same for
+	// the most frequent token and the most frequent follower of the
+	// previous token (ties to the lower id).
+	Top1Accuracy        float64 `json:"top1_accuracy"`
+	UnigramTop1Accuracy float64 `json:"unigram_top1_accuracy"`
+	BigramTop1Accuracy  float64 `json:"bigram_top1_accuracy"`
 	// Tokens counts the scored targets (a document's DocEnd included).
 	Tokens int64 `json:"tokens"`
 	// Bytes counts the UTF-8 bytes of the decoded targets, special tokens excluded.
@@ -81,7 +100,7 @@ func HeldOutBPB(ctx context.Context, model LogitModel, tok Tokenizer, manifestPa
 			special[id] = true
 		}
 	}
-	logUnigram, err := unigram(ctx, manifestPath, m.VocabSize)
+	ng, err := countNgrams(ctx, manifestPath, m.VocabSize)
 	if err != nil {
 		return out, err
 	}
@@ -93,7 +112,8 @@ func HeldOutBPB(ctx context.Context, model LogitModel, tok Tokenizer, manifestPa
 		return out, err
 	}
 
-	var nats, uniNats float64
+	var nats, uniNats, biNats float64
+	var hits, uniHits, biHits int64
 	score := func(doc []int) {
 		var text []int // the non-special targets scored, for the byte count
 		next := 1      // the next target position
@@ -108,9 +128,19 @@ func HeldOutBPB(ctx context.Context, model LogitModel, tok Tokenizer, manifestPa
 			begin := max(0, end-ctxLen)
 			logits := model.Logits(doc[begin:end])
 			for p := next; p < end; p++ {
-				target := doc[p]
+				target, prev := doc[p], doc[p-1]
 				nats += logSumExp(logits[p-1-begin]) - float64(logits[p-1-begin][target])
-				uniNats -= logUnigram[target]
+				uniNats -= ng.logUnigram[target]
+				biNats -= ng.logBigram(prev, target)
+				if argmax(logits[p-1-begin]) == target {
+					hits++
+				}
+				if ng.topUnigram == target {
+					uniHits++
+				}
+				if ng.topBigram(prev) == target {
+					biHits++
+				}
 				out.Tokens++
 				if !special[target] {
 					text = append(text, target)
@@ -143,6 +173,15 @@ func HeldOutBPB(ctx context.Context, model LogitModel, tok Tokenizer, manifestPa
 	}
 	out.BitsPerByte = nats / math.Ln2 / float64(out.Bytes)
 	out.UnigramBitsPerByte = uniNats / math.Ln2 / float64(out.Bytes)
+	out.BigramBitsPerByte = biNats / math.Ln2 / float64(out.Bytes)
+	n := float64(out.Tokens)
+	out.Loss = nats / n
+	out.Perplexity = math.Exp(nats / n)
+	out.UnigramPerplexity = math.Exp(uniNats / n)
+	out.BigramPerplexity = math.Exp(biNats / n)
+	out.Top1Accuracy = float64(hits) / n
+	out.UnigramTop1Accuracy = float64(uniHits) / n
+	out.BigramTop1Accuracy = float64(biHits) / n
 	return out, nil
 }
 
@@ -160,8 +199,33 @@ func readSplit(manifestPath, name string, vocab int) (*tokenize.Split, error) {
 	return s.Split(name)
 }
 
-// unigram returns log p(token) from the train split's counts with add-one smoothing.
-func unigram(ctx context.Context, manifestPath string, vocab int) ([]float64, error) {
+// ngrams are the unigram and bigram baselines, counted on the train split.
+type ngrams struct {
+	vocab      int
+	logUnigram []float64        // log p(token), add-one smoothed
+	topUnigram int              // the most frequent token
+	pairs      map[uint64]int64 // n(a, b), key a<<32 | b
+	rows       []int64          // n(a, .), pairs that start with a
+	top        []int32          // the most frequent follower of a; -1 when a never leads
+}
+
+// logBigram is log p(b|a) = log((n(a,b)+1)/(n(a)+V)).
+func (n *ngrams) logBigram(a, b int) float64 {
+	return math.Log(float64(n.pairs[uint64(a)<<32|uint64(b)]+1)) - math.Log(float64(n.rows[a]+int64(n.vocab)))
+}
+
+// topBigram is the bigram's top-1 guess after a: its most frequent
+// follower, or the most frequent token when a never leads a pair.
+func (n *ngrams) topBigram(a int) int {
+	if t := n.top[a]; t >= 0 {
+		return int(t)
+	}
+	return n.topUnigram
+}
+
+// countNgrams counts tokens and, within each document, adjacent pairs on
+// the train split, with add-one smoothing.
+func countNgrams(ctx context.Context, manifestPath string, vocab int) (*ngrams, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -169,17 +233,38 @@ func unigram(ctx context.Context, manifestPath string, vocab int) ([]float64, er
 	if err != nil {
 		return nil, err
 	}
+	n := &ngrams{vocab: vocab, pairs: map[uint64]int64{}, rows: make([]int64, vocab), top: make([]int32, vocab)}
 	counts := make([]int64, vocab)
 	for _, t := range train.Tokens {
 		counts[t]++
 	}
+	for i := 0; i < train.Docs(); i++ {
+		doc := train.Doc(i)
+		for j := 1; j < len(doc); j++ {
+			n.pairs[uint64(doc[j-1])<<32|uint64(doc[j])]++
+			n.rows[doc[j-1]]++
+		}
+	}
 	total := int64(len(train.Tokens))
-	logp := make([]float64, vocab)
+	n.logUnigram = make([]float64, vocab)
 	denom := math.Log(float64(total + int64(vocab)))
 	for i, c := range counts {
-		logp[i] = math.Log(float64(c+1)) - denom
+		n.logUnigram[i] = math.Log(float64(c+1)) - denom
+		if c > counts[n.topUnigram] {
+			n.topUnigram = i
+		}
 	}
-	return logp, nil
+	best := make([]int64, vocab)
+	for i := range n.top {
+		n.top[i] = -1
+	}
+	for key, c := range n.pairs {
+		a, b := int(key>>32), int32(key&0xffffffff)
+		if c > best[a] || (c == best[a] && b < n.top[a]) {
+			best[a], n.top[a] = c, b
+		}
+	}
+	return n, nil
 }
 
 func logSumExp(v []float32) float64 {

@@ -285,3 +285,44 @@ func editManifest(t *testing.T, dir string, edit func(*tokenize.Manifest)) {
 		t.Fatal(err)
 	}
 }
+
+// TestHeldOutBigram checks the bigram baseline against counts made here and
+// that, on the structured timelines, it needs fewer bits than the unigram.
+func TestHeldOutBigram(t *testing.T) {
+	tok := newCharTokenizer()
+	dir := t.TempDir()
+	train, val := timelines(6, 1), timelines(4, 100)
+	writeShards(t, dir, tok, [][]string{train}, [][]string{val})
+	h, err := HeldOutBPB(context.Background(), &uniformModel{vocab: tok.VocabSize(), ctxLen: 4096}, tok, dir, HeldOutOptions{MaxTokens: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	V := float64(tok.VocabSize())
+	pairs, rows := map[[2]int]float64{}, map[int]float64{}
+	for _, d := range train {
+		ids := tok.Encode(d)
+		for i := 1; i < len(ids); i++ {
+			pairs[[2]int{ids[i-1], ids[i]}]++
+			rows[ids[i-1]]++
+		}
+	}
+	var bits float64
+	for _, d := range val {
+		ids := tok.Encode(d)
+		for i := 1; i < len(ids); i++ {
+			bits -= math.Log2((pairs[[2]int{ids[i-1], ids[i]}] + 1) / (rows[ids[i-1]] + V))
+		}
+	}
+	if want := bits / float64(h.Bytes); math.Abs(h.BigramBitsPerByte-want) > 1e-9 {
+		t.Errorf("bigram %.12f bits per byte, want %.12f", h.BigramBitsPerByte, want)
+	}
+	if !(h.BigramBitsPerByte < h.UnigramBitsPerByte && h.UnigramBitsPerByte < h.BitsPerByte) {
+		t.Errorf("want bigram < unigram < uniform bits per byte: %.4f, %.4f, %.4f", h.BigramBitsPerByte, h.UnigramBitsPerByte, h.BitsPerByte)
+	}
+	if !(h.BigramTop1Accuracy > h.UnigramTop1Accuracy && h.BigramPerplexity < h.UnigramPerplexity) {
+		t.Errorf("bigram top-1 %.3f (perplexity %.2f), unigram %.3f (%.2f)", h.BigramTop1Accuracy, h.BigramPerplexity, h.UnigramTop1Accuracy, h.UnigramPerplexity)
+	}
+	if math.Abs(h.Perplexity-V) > 1e-6 || math.Abs(h.Loss-math.Log(V)) > 1e-9 {
+		t.Errorf("uniform model: perplexity %.6f, loss %.6f; want V = %g", h.Perplexity, h.Loss, V)
+	}
+}

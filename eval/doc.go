@@ -1,7 +1,10 @@
 // Package eval scores a trained checkpoint: Go-native inference over the
-// trainer's safetensors, supply-chain decision tasks with their
-// operations-research baselines and a dynamic-programming optimum, held-out
-// loss in bits per byte, and the scorecard that gathers them.
+// trainer's safetensors, tasks behind one Task interface (replenish, with
+// its operations-research references and a dynamic-programming optimum;
+// multi-echelon, against echelon base-stock; next-event, held-out loss
+// against unigram and bigram baselines), and the scorecard that gathers them.
+// Tasks play every policy on common random numbers, in parallel, with
+// results that do not depend on the number of cores.
 //
 // The model acts through the same text grammar it was trained on
 // (tokenize.FormatHeader, tokenize.FormatDayPrompt): a task renders the

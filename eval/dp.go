@@ -8,25 +8,33 @@ import (
 	"github.com/supplyline/supplyline/tokenize"
 )
 
-// The exact optimum of a ReplenishTask with stationary Poisson demand, by
-// relative value iteration on the long-run average cost.
+// The exact optimum of a ReplenishTask with stationary demand (Poisson or
+// negative binomial, with or without promotions; see demand.go), by relative
+// value iteration on the long-run average cost, and the exact long-run cost
+// of any fixed policy from the stationary distribution of its Markov chain.
 //
-// The state at the moment of decision (the end of a day) is x, the units left
-// on hand, and the orders still outstanding q1..q_{L-1}, q1 the one arriving
-// next morning. Ordering a makes the outstanding vector (q1..q_{L-1}, a); next
+// The state at the moment of decision (the end of a day) is x, the units on
+// hand (net inventory, negative for backorders, in the backlog variant), and
+// the orders still outstanding q1..q_{L-1}, q1 the one arriving next
+// morning. Ordering a makes the outstanding vector (q1..q_{L-1}, a); next
 // morning its first entry arrives, so y = x + q1 (or x + a when L = 1) units
-// meet demand D ~ Poisson(λ), the day costs h·(y-D)+ + p·(D-y)+, and the new
-// state is ((y-D)+, q2..q_{L-1}, a). In lost-sales inventory the optimal policy
-// depends on the whole vector, not only its sum, which is why base-stock is
-// not optimal here and the gap is worth measuring.
+// meet demand D, the day costs h·(y-D)+ + p·(D-y)+, and the new state is
+// ((y-D)+, q2..q_{L-1}, a) with lost sales or (y-D, q2..q_{L-1}, a) with
+// backlog. With lost sales the optimal policy depends on the whole vector,
+// not only its sum, which is why base-stock is not optimal there and the gap
+// is worth measuring; with backlog base-stock is optimal and the DP checks it.
 //
-// Truncation: orders run from 0 to A, the 1-1e-4 quantile of demand over
-// L+1 days (the base-stock level for any sane critical ratio lies below it),
-// and on hand is clipped at M = 2A. The state space is (M+1)·(A+1)^(L-1): a
-// few thousand states for L = 2, about 10^5 for L = 3 at mean 5, when one
-// solve takes seconds; larger problems return ErrNoOptimum rather than run
-// for minutes. The simulator's Poisson sampler switches to a normal
-// approximation above mean 60, so those means have no exact optimum either.
+// Truncation (the caps that keep the DP exact and bounded): orders run from
+// 0 to A, the 1-1e-4 quantile of demand over L+1 days (any sane order-up-to
+// level lies below it), on hand is clipped at M = 2A (clipping only ever
+// throws stock away, which no optimal policy wants), and backorders at B,
+// the 1-1e-7 quantile of demand over L+1 days (so a base-stock chain leaves
+// the truncated space with probability below 1e-7 a day). With lost sales
+// and a policy whose inventory position stays below M the truncated chain is
+// the true chain. The state space is (M+B+1)·(A+1)^(L-1): a few thousand
+// states for L = 2, about 10^5 for L = 3 at mean 5; problems whose sweep
+// exceeds maxDPWork operations return ErrNoOptimum rather than run for
+// minutes.
 
 // maxDPWork bounds the operations of one value-iteration sweep.
 const maxDPWork = 30_000_000
@@ -40,41 +48,61 @@ type DPSolution struct {
 	Lower, Upper float64
 	// Iterations of relative value iteration.
 	Iterations int
-	// LeadTime, MaxOrder (A) and MaxOnHand (M) describe the truncation.
-	LeadTime, MaxOrder, MaxOnHand int
+	// LeadTime, MaxOrder (A), MaxOnHand (M) and MaxBackorder (B, zero with
+	// lost sales) describe the truncation.
+	LeadTime, MaxOrder, MaxOnHand, MaxBackorder int
+	// Backlog is true for the backlog variant.
+	Backlog bool
 
 	m      dpModel
 	action []int32
 }
 
 type dpModel struct {
-	L, A, M int
-	P       int       // (A+1)^(L-1) outstanding vectors
-	P1      int       // (A+1)^(L-2), the weight of q1 in a vector index; 0 when L = 1
-	pmf     []float64 // P(D = d), d in [0, M]
-	tail    []float64 // P(D >= y), y in [0, M]
-	cost    []float64 // expected cost of a day met with y units
+	L, A, M, B int
+	P          int       // (A+1)^(L-1) outstanding vectors
+	P1         int       // (A+1)^(L-2), the weight of q1 in a vector index; 0 when L = 1
+	lambda     float64   // mean daily demand
+	pmf        []float64 // P(D = d), d in [0, M+B]
+	tail       []float64 // P(D >= d), d in [0, M+B+1]
+	cost       []float64 // expected cost of a day met with y units, index y+B, y in [-B, M]
+	served     []float64 // E[min(D, y+)], index y+B
 }
 
+// nx is the number of on-hand values, -B..M.
+func (m dpModel) nx() int { return m.M + m.B + 1 }
+
 // SolveDP computes the exact optimum of t, or returns ErrNoOptimum when
-// demand is not stationary Poisson or the state space is too large.
+// demand is not stationary (see demand.go) or the state space is too large.
 func (t ReplenishTask) SolveDP(ctx context.Context) (*DPSolution, error) {
 	t = t.WithDefaults()
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
-	d := t.Demand
-	if d.WeeklyAmp != 0 || d.YearlyAmp != 0 || d.Trend != 0 || d.Dispersion != 0 || (d.PromoProb > 0 && d.PromoLift != 1) {
-		return nil, fmt.Errorf("%w: demand %+v is not stationary Poisson", ErrNoOptimum, d)
+	m, err := t.dpModel()
+	if err != nil {
+		return nil, err
 	}
-	lambda := d.Base
-	if lambda > 60 {
-		return nil, fmt.Errorf("%w: mean demand %g is above 60, where the simulator samples a normal approximation", ErrNoOptimum, lambda)
+	s := &DPSolution{LeadTime: m.L, MaxOrder: m.A, MaxOnHand: m.M, MaxBackorder: m.B, Backlog: t.Backlog, m: m}
+	s.Cost, s.Lower, s.Upper, s.Iterations, s.action, err = m.iterate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// dpModel builds the truncated chain of t (defaults applied, valid).
+func (t ReplenishTask) dpModel() (dpModel, error) {
+	if err := checkExactDemand(t.Demand); err != nil {
+		return dpModel{}, err
 	}
 	L := t.LeadTime
-	A := min(t.MaxOrder, poissonQuantile(lambda*float64(L+1), 1-1e-4))
-	A = max(A, 1)
+	A := max(1, min(t.MaxOrder, demandQuantile(t.Demand, L+1, 1-1e-4)))
 	M := 2 * A
+	B := 0
+	if t.Backlog {
+		B = demandQuantile(t.Demand, L+1, 1-1e-7)
+	}
 	P := 1
 	for i := 0; i < L-1; i++ {
 		P *= A + 1
@@ -82,108 +110,83 @@ func (t ReplenishTask) SolveDP(ctx context.Context) (*DPSolution, error) {
 			break
 		}
 	}
-	work := float64(M+1) * float64(P) * float64(A+1+M/2)
+	nx := M + B + 1
+	work := float64(nx) * float64(P) * float64(A+1+nx/2)
 	if P > maxDPWork || work > maxDPWork {
-		return nil, fmt.Errorf("%w: lead time %d with orders up to %d needs %.3g operations per sweep (limit %d)", ErrNoOptimum, L, A, work, maxDPWork)
+		return dpModel{}, fmt.Errorf("%w: lead time %d with orders up to %d needs %.3g operations per sweep (limit %d)", ErrNoOptimum, L, A, work, maxDPWork)
 	}
-	m := dpModel{L: L, A: A, M: M, P: P}
+	m := dpModel{L: L, A: A, M: M, B: B, P: P, lambda: dailyMean(t.Demand)}
 	if L >= 2 {
 		m.P1 = P / (A + 1)
 	}
-	m.pmf = make([]float64, M+1)
-	m.tail = make([]float64, M+2)
-	m.cost = make([]float64, M+1)
-	p := math.Exp(-lambda)
-	for k := 0; k <= M; k++ {
-		m.pmf[k] = p
-		p *= lambda / float64(k+1)
-	}
+	m.pmf = demandPMF(t.Demand, M+B)
+	m.tail = make([]float64, M+B+2)
 	m.tail[0] = 1
-	for y := 1; y <= M+1; y++ {
-		m.tail[y] = math.Max(0, m.tail[y-1]-m.pmf[y-1])
+	for k := 1; k <= M+B+1; k++ {
+		m.tail[k] = math.Max(0, m.tail[k-1]-m.pmf[k-1])
 	}
-	for y := 0; y <= M; y++ {
-		var over, minDY float64 // E[(y-D)+], E[min(D, y)]
+	m.cost = make([]float64, nx)
+	m.served = make([]float64, nx)
+	for y := -B; y <= M; y++ {
+		var over float64 // E[(y-D)+]
 		for k := 0; k < y; k++ {
 			over += float64(y-k) * m.pmf[k]
-			minDY += float64(k) * m.pmf[k]
 		}
-		minDY += float64(y) * m.tail[y]
-		m.cost[y] = t.Holding*over + t.LostSale*math.Max(0, lambda-minDY)
+		short := m.lambda - float64(y) + over // E[(D-y)+]
+		m.cost[y+B] = t.Holding*over + t.LostSale*math.Max(0, short)
+		m.served[y+B] = math.Max(0, m.lambda-short-float64(min(y, 0)))
 	}
-	s := &DPSolution{LeadTime: L, MaxOrder: A, MaxOnHand: M, m: m}
-	var err error
-	s.Cost, s.Lower, s.Upper, s.Iterations, s.action, err = m.iterate(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
+	return m, nil
 }
 
-// poissonQuantile is the smallest k with P(Poisson(mean) <= k) >= q.
-func poissonQuantile(mean, q float64) int {
-	p := math.Exp(-mean)
-	cdf := p
-	k := 0
-	for cdf < q && k < 100000 {
-		k++
-		p *= mean / float64(k)
-		cdf += p
+// next returns, for a state index and an order, the units y that meet
+// tomorrow's demand and the outstanding vector left after the arrival.
+func (m dpModel) next(s, a int) (y, rest int) {
+	x := s/m.P - m.B
+	pi := s % m.P
+	if m.L == 1 {
+		return min(x+a, m.M), 0
 	}
-	return k
+	q1 := pi / m.P1
+	return min(x+q1, m.M), (pi%m.P1)*(m.A+1) + a
 }
 
-// iterate runs relative value iteration. With fixed nil it minimises over
-// orders and returns the optimal policy; otherwise it evaluates the policy
-// fixed (one order per state).
-func (m dpModel) iterate(ctx context.Context, fixed []int32) (g, lo, hi float64, iters int, action []int32, err error) {
-	n := (m.M + 1) * m.P
+// iterate runs relative value iteration and returns the optimal policy.
+func (m dpModel) iterate(ctx context.Context) (g, lo, hi float64, iters int, action []int32, err error) {
+	n := m.nx() * m.P
 	v := make([]float64, n)
 	tv := make([]float64, n)
-	e := make([]float64, (m.M+1)*m.P)
+	e := make([]float64, n)
 	action = make([]int32, n)
 	const maxIter = 20000
 	for iters = 1; iters <= maxIter; iters++ {
-		if iters%64 == 0 {
+		if iters%16 == 0 {
 			if err := ctx.Err(); err != nil {
 				return 0, 0, 0, iters, nil, err
 			}
 		}
 		// e[y, rest]: expected cost of tomorrow met with y units, plus the
 		// value of the state it leaves, with rest still outstanding.
-		for y := 0; y <= m.M; y++ {
+		for y := -m.B; y <= m.M; y++ {
+			yi := y + m.B
 			for rest := 0; rest < m.P; rest++ {
-				acc := m.cost[y] + m.tail[y]*v[rest]
-				for k := 0; k < y; k++ {
-					acc += m.pmf[k] * v[(y-k)*m.P+rest]
+				acc := m.cost[yi] + m.tail[yi]*v[rest]
+				for k := 0; k < yi; k++ {
+					acc += m.pmf[k] * v[(yi-k)*m.P+rest]
 				}
-				e[y*m.P+rest] = acc
+				e[yi*m.P+rest] = acc
 			}
 		}
-		for x := 0; x <= m.M; x++ {
-			for pi := 0; pi < m.P; pi++ {
-				s := x*m.P + pi
-				choose := func(a int) float64 {
-					if m.L == 1 {
-						return e[min(x+a, m.M)]
-					}
-					q1 := pi / m.P1
-					rest := (pi%m.P1)*(m.A+1) + a
-					return e[min(x+q1, m.M)*m.P+rest]
+		for s := 0; s < n; s++ {
+			best, arg := math.Inf(1), 0
+			for a := 0; a <= m.A; a++ {
+				y, rest := m.next(s, a)
+				if c := e[(y+m.B)*m.P+rest]; c < best {
+					best, arg = c, a
 				}
-				if fixed != nil {
-					tv[s] = choose(int(fixed[s]))
-					continue
-				}
-				best, arg := math.Inf(1), 0
-				for a := 0; a <= m.A; a++ {
-					if c := choose(a); c < best {
-						best, arg = c, a
-					}
-				}
-				tv[s] = best
-				action[s] = int32(arg)
 			}
+			tv[s] = best
+			action[s] = int32(arg)
 		}
 		lo, hi = math.Inf(1), math.Inf(-1)
 		for i := range tv {
@@ -196,19 +199,87 @@ func (m dpModel) iterate(ctx context.Context, fixed []int32) (g, lo, hi float64,
 			v[i] = tv[i] - ref
 		}
 		if hi-lo <= 1e-9*math.Max(1, math.Abs(hi)) {
-			if fixed != nil {
-				action = fixed
-			}
 			return (lo + hi) / 2, lo, hi, iters, action, nil
 		}
 	}
 	return 0, lo, hi, maxIter, nil, fmt.Errorf("%w: value iteration did not converge in %d sweeps (bounds %g..%g)", ErrNoOptimum, maxIter, lo, hi)
 }
 
+// Stationary is the exact long-run behaviour of a fixed policy on the
+// truncated chain.
+type Stationary struct {
+	// Cost is the expected cost per day under the stationary distribution.
+	Cost float64
+	// FillRate is the expected share of demand served from stock on the day.
+	FillRate float64
+	// Iterations of the power method.
+	Iterations int
+	// States is the number of states with positive stationary probability.
+	States int
+}
+
+// stationary computes the stationary distribution of the chain under the
+// policy fixed (one order per state) by the power method, started from an
+// empty system (nothing on hand or outstanding) so that only the states the
+// policy reaches are ever touched. It fails when the policy's chain does not
+// settle (a periodic chain), which the policies here never produce.
+func (m dpModel) stationary(ctx context.Context, fixed []int32) (Stationary, error) {
+	n := m.nx() * m.P
+	pi := make([]float64, n)
+	nxt := make([]float64, n)
+	pi[m.B*m.P] = 1 // x = 0, nothing outstanding
+	const maxIter = 20000
+	for it := 1; it <= maxIter; it++ {
+		if it%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				return Stationary{}, err
+			}
+		}
+		clear(nxt)
+		for s, p := range pi {
+			if p == 0 {
+				continue
+			}
+			y, rest := m.next(s, int(fixed[s]))
+			yi := y + m.B
+			nxt[rest] += p * m.tail[yi]
+			for k := 0; k < yi; k++ {
+				nxt[(yi-k)*m.P+rest] += p * m.pmf[k]
+			}
+		}
+		var diff, total float64
+		for i := range nxt {
+			diff += math.Abs(nxt[i] - pi[i])
+			total += nxt[i]
+		}
+		pi, nxt = nxt, pi
+		if diff <= 1e-13 {
+			var st Stationary
+			for s, p := range pi {
+				if p == 0 {
+					continue
+				}
+				y, _ := m.next(s, int(fixed[s]))
+				st.Cost += p * m.cost[y+m.B]
+				st.FillRate += p * m.served[y+m.B]
+				st.States++
+			}
+			st.Cost /= total
+			st.FillRate /= total * math.Max(m.lambda, 1e-300)
+			if m.lambda == 0 {
+				st.FillRate = 1
+			}
+			st.Iterations = it
+			return st, nil
+		}
+	}
+	return Stationary{}, fmt.Errorf("%w: the stationary distribution did not settle in %d steps", ErrNoOptimum, maxIter)
+}
+
 // state maps what a policy sees at the end of a day to a state index.
 func (s *DPSolution) state(history []tokenize.InventoryDay, today tokenize.InventoryDay) int {
 	m := s.m
-	idx := min(max(endOnHand(today), 0), m.M) * m.P
+	idx := (min(max(endOnHand(today), -m.B), m.M) + m.B) * m.P
 	w := m.P1
 	for k := 1; k <= m.L-1; k++ {
 		q := 0
@@ -232,15 +303,12 @@ func (p dpPolicy) Order(history []tokenize.InventoryDay, today tokenize.Inventor
 	return int(p.s.action[p.s.state(history, today)])
 }
 
-// ExpectedCost is the exact long-run expected cost per day of a policy that
-// depends only on the DP's state (on hand at the end of the day and the
-// outstanding orders), such as BaseStock, on the same truncated chain.
-func (s *DPSolution) ExpectedCost(ctx context.Context, p Policy) (float64, error) {
-	m := s.m
-	fixed := make([]int32, (m.M+1)*m.P)
+// table asks p for its order in every state of the truncated chain.
+func (m dpModel) table(p Policy) []int32 {
+	fixed := make([]int32, m.nx()*m.P)
 	q := make([]int, max(m.L-1, 0))
 	history := make([]tokenize.InventoryDay, m.L-1)
-	for x := 0; x <= m.M; x++ {
+	for x := -m.B; x <= m.M; x++ {
 		for pi := 0; pi < m.P; pi++ {
 			rem, sum := pi, 0
 			for k := len(q) - 1; k >= 0; k-- {
@@ -252,9 +320,22 @@ func (s *DPSolution) ExpectedCost(ctx context.Context, p Policy) (float64, error
 				history[k] = tokenize.InventoryDay{Order: q[k]}
 			}
 			a := p.Order(history, tokenize.InventoryDay{OnHand: x, Pipeline: sum})
-			fixed[x*m.P+pi] = int32(min(max(a, 0), m.A))
+			fixed[(x+m.B)*m.P+pi] = int32(min(max(a, 0), m.A))
 		}
 	}
-	g, _, _, _, _, err := m.iterate(ctx, fixed)
-	return g, err
+	return fixed
+}
+
+// Stationary is the exact long-run behaviour of p, a policy that depends
+// only on the DP's state (on hand at the end of the day and the outstanding
+// orders), such as BaseStock, SS or Newsvendor, on the same truncated chain.
+// Orders are clipped to [0, MaxOrder].
+func (s *DPSolution) Stationary(ctx context.Context, p Policy) (Stationary, error) {
+	return s.m.stationary(ctx, s.m.table(p))
+}
+
+// ExpectedCost is Stationary(ctx, p).Cost.
+func (s *DPSolution) ExpectedCost(ctx context.Context, p Policy) (float64, error) {
+	st, err := s.Stationary(ctx, p)
+	return st.Cost, err
 }

@@ -16,8 +16,9 @@ import (
 //     checksum, or was made by another tokenizer.
 //   - ErrInvalidConfig: a Config or task is invalid; Validate reports it.
 //   - ErrNoOptimum: the dynamic program cannot give an exact optimum for a task:
-//     demand is not stationary Poisson, or the state space exceeds its limit
-//     (the scorecard then omits the optimum).
+//     demand is not stationary (Poisson or negative binomial, see demand.go),
+//     the simulator would sample it approximately, or the state space exceeds
+//     its limit (the scorecard then omits the optimum and says why).
 var (
 	ErrBadModel      = errors.New("eval: checkpoint does not match the model contract")
 	ErrContextFull   = errors.New("eval: context window is full")

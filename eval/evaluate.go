@@ -33,9 +33,48 @@ type Config struct {
 	// Replenish is the replenishment task; the zero value is a usable task
 	// (see ReplenishTask).
 	Replenish ReplenishTask
-	// HeldOutMaxTokens caps the validation tokens scored. Zero means 20000;
-	// negative skips held-out scoring.
+	// HeldOutMaxTokens caps the validation tokens the next-event task
+	// scores. Zero means 20000; negative skips the next-event task (and
+	// Scorecard.HeldOut) even when Tasks lists it.
 	HeldOutMaxTokens int
+	// Tasks names the tasks to run, in scorecard order: ReplenishTaskName,
+	// NextEventTaskName, EchelonTaskName. Empty means DefaultTasks.
+	Tasks []string
+	// MultiEchelon is the multi-echelon task, run when Tasks lists it; the
+	// zero value is a usable task (see EchelonTask).
+	MultiEchelon EchelonTask
+	// Workers bounds the goroutines each task plays episodes on. Zero means
+	// GOMAXPROCS. Scores do not depend on it.
+	Workers int
+}
+
+// DefaultTasks are the tasks Evaluate runs when Config.Tasks is empty.
+// Replenish comes first: callers that read one headline task read Tasks[0].
+var DefaultTasks = []string{ReplenishTaskName, NextEventTaskName}
+
+// taskNames are Tasks, defaults applied.
+func (c Config) taskNames() []string {
+	if len(c.Tasks) == 0 {
+		return DefaultTasks
+	}
+	return c.Tasks
+}
+
+// task builds the named task from c.
+func (c Config) task(name string) (Task, bool) {
+	switch name {
+	case ReplenishTaskName:
+		t := c.Replenish
+		t.Workers = c.Workers
+		return t, true
+	case NextEventTaskName:
+		return NextEventTask{MaxTokens: c.HeldOutMaxTokens}, true
+	case EchelonTaskName:
+		t := c.MultiEchelon
+		t.Workers = c.Workers
+		return t, true
+	}
+	return nil, false
 }
 
 // Validate reports every problem at once.
@@ -51,15 +90,28 @@ func (c Config) Validate() error {
 		err = fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 		errs = []error{err}
 	}
+	seen := map[string]bool{}
+	for _, name := range c.taskNames() {
+		if _, ok := c.task(name); !ok || seen[name] {
+			errs = append(errs, fmt.Errorf("%w: tasks: %q is unknown or repeated (known: %s, %s, %s)", ErrInvalidConfig, name, ReplenishTaskName, NextEventTaskName, EchelonTaskName))
+		}
+		seen[name] = true
+	}
 	if err := c.Replenish.WithDefaults().Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if seen[EchelonTaskName] {
+		if err := c.MultiEchelon.WithDefaults().Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }
 
-// Evaluate loads the checkpoint and its tokenizer, plays the decision tasks
-// and scores held-out loss. It writes nothing; the caller stores the
-// scorecard (JSON and Markdown()).
+// Evaluate loads the checkpoint and its tokenizer and runs the tasks of
+// c.Tasks in order, the model playing each through ModelAgent. The
+// next-event task's result is also Scorecard.HeldOut. It writes nothing; the
+// caller stores the scorecard (JSON and Markdown()).
 func Evaluate(ctx context.Context, c Config) (Scorecard, error) {
 	var sc Scorecard
 	if err := c.Validate(); err != nil {
@@ -90,13 +142,22 @@ func Evaluate(ctx context.Context, c Config) (Scorecard, error) {
 			return sc, fmt.Errorf("load tokenizer from %s: %w", tokDir, err)
 		}
 	}
-	policy, err := NewModelPolicy(model, tok, c.Replenish.WithDefaults().LeadTime)
-	if err != nil {
-		return sc, err
-	}
-	task, err := RunReplenish(ctx, c.Replenish, policy)
-	if err != nil {
-		return sc, fmt.Errorf("task %s: %w", ReplenishTaskName, err)
+	agent := ModelAgent(model, tok, c.ShardManifest)
+	var results []TaskResult
+	var heldOut *HeldOut
+	for _, name := range c.taskNames() {
+		if name == NextEventTaskName && c.HeldOutMaxTokens < 0 {
+			continue
+		}
+		task, _ := c.task(name)
+		res, err := task.Run(ctx, agent)
+		if err != nil {
+			return sc, fmt.Errorf("task %s: %w", name, err)
+		}
+		if res.NextEvent != nil {
+			heldOut = res.NextEvent
+		}
+		results = append(results, res)
 	}
 	runID := c.RunID
 	if runID == "" {
@@ -109,14 +170,8 @@ func Evaluate(ctx context.Context, c Config) (Scorecard, error) {
 		Checkpoint: model.Dir(),
 		Step:       model.Step(),
 		CreatedAt:  time.Now().UTC(),
-		Tasks:      []TaskResult{task},
-	}
-	if c.HeldOutMaxTokens >= 0 {
-		h, err := HeldOutBPB(ctx, model, tok, c.ShardManifest, HeldOutOptions{MaxTokens: c.HeldOutMaxTokens})
-		if err != nil {
-			return Scorecard{}, fmt.Errorf("held-out: %w", err)
-		}
-		sc.HeldOut = &h
+		Tasks:      results,
+		HeldOut:    heldOut,
 	}
 	return sc, nil
 }

@@ -43,8 +43,8 @@ func TestEvaluate(t *testing.T) {
 	if sc.Schema != ScorecardSchema || sc.Version != 1 || sc.RunID != "run-7" || sc.Step != 300 || sc.Checkpoint != ckpt || sc.CreatedAt.IsZero() {
 		t.Errorf("header: %+v", sc)
 	}
-	if len(sc.Tasks) != 1 {
-		t.Fatalf("%d tasks", len(sc.Tasks))
+	if len(sc.Tasks) != 2 || sc.Tasks[1].Name != NextEventTaskName || sc.Tasks[1].NextEvent != sc.HeldOut {
+		t.Fatalf("tasks %+v, want replenish and next-event, the latter also HeldOut", sc.Tasks)
 	}
 	task := sc.Tasks[0]
 	if task.Name != ReplenishTaskName || task.ModelPolicy != "model" || task.Policies[0].Name != "model" || task.Policies[0].Decisions != 80 {

@@ -33,6 +33,7 @@ type ModelPolicy struct {
 	// MaxNewTokens bounds the decoded tokens per decision. Zero means 4.
 	MaxNewTokens int
 
+	model   *Model // for Fork; nil in tests that script the decoder
 	ctxLen  int
 	tok     Tokenizer
 	session decoder
@@ -54,7 +55,21 @@ func NewModelPolicy(m *Model, tok Tokenizer, leadTime int) (*ModelPolicy, error)
 	if id < 0 || id >= m.VocabSize() {
 		return nil, fmt.Errorf("%w: %s is id %d, model vocabulary is %d", ErrTokenRange, tokenize.DocStart, id, m.VocabSize())
 	}
-	return &ModelPolicy{LeadTime: leadTime, ctxLen: m.ContextLen(), tok: tok, session: m.NewSession()}, nil
+	return &ModelPolicy{LeadTime: leadTime, model: m, ctxLen: m.ContextLen(), tok: tok, session: m.NewSession()}, nil
+}
+
+// Fork implements Forker: a policy with the same settings and its own
+// Session, so that episodes decode in parallel. Greedy decoding makes a
+// fork's decisions the same as the original's. A ModelPolicy not made by
+// NewModelPolicy cannot fork and returns itself.
+func (p *ModelPolicy) Fork() Policy {
+	if p.model == nil {
+		return p
+	}
+	return &ModelPolicy{
+		Label: p.Label, Location: p.Location, SKU: p.SKU, LeadTime: p.LeadTime, MaxNewTokens: p.MaxNewTokens,
+		model: p.model, ctxLen: p.ctxLen, tok: p.tok, session: p.model.NewSession(),
+	}
 }
 
 // decoder is what ModelPolicy needs of a Session; tests script it.

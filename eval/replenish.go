@@ -12,16 +12,17 @@ import (
 )
 
 // ReplenishTask is single-item periodic-review replenishment with a lead
-// time and lost sales, the decision the inventory timelines teach. Each day,
-// in the order of the grammar's fields:
+// time and lost sales (or backlog), the decision the inventory timelines
+// teach. Each day, in the order of the grammar's fields:
 //
 //  1. at the start of day d the order placed at the end of day d-LeadTime
 //     arrives and joins on hand (OnHand); Pipeline sums the orders still
 //     outstanding;
 //  2. demand is drawn from Demand.Sample(rng, d); sold = min(demand, on hand),
-//     the rest is lost;
+//     the rest is lost (with Backlog it waits: on hand is then the net
+//     inventory, negative while units are backordered, and Lost stays 0);
 //  3. the day costs Holding per unit on hand at its end plus LostSale per
-//     unit lost;
+//     unit lost (with Backlog: per unit backordered at the end of the day);
 //  4. the policy sees the day (tokenize.InventoryDay with Weekday d%7, so
 //     day 0 is a Monday) and all earlier days, and orders a quantity >= 0,
 //     capped at MaxOrder.
@@ -60,6 +61,12 @@ type ReplenishTask struct {
 	// the cap is counted. Zero means 4x the mean demand over LeadTime+1 days
 	// (at least 20, at most 9999, the most four digits can say).
 	MaxOrder int `json:"max_order"`
+	// Backlog makes unmet demand wait for stock instead of being lost, and
+	// LostSale the cost per unit backordered per day.
+	Backlog bool `json:"backlog,omitempty"`
+	// Workers bounds the goroutines that play episodes. Zero means
+	// GOMAXPROCS. Results do not depend on it.
+	Workers int `json:"-"`
 }
 
 // WithDefaults returns t with zero fields set to their defaults.
@@ -174,6 +181,32 @@ type PolicyResult struct {
 	// HoldingCost and LostSaleCost split CostPerDay.
 	HoldingCost  float64 `json:"holding_cost_per_day"`
 	LostSaleCost float64 `json:"lost_sale_cost_per_day"`
+	// CostCI95 is the half-width of the 95% confidence interval of
+	// CostPerDay over the episodes (Student's t on the per-episode costs),
+	// the sampling noise of the simulated estimate; Episodes is their number.
+	CostCI95 float64 `json:"cost_ci95"`
+	Episodes int     `json:"episodes"`
+	// ExpectedCost and ExpectedFillRate are the policy's exact long-run
+	// values from the stationary distribution of its Markov chain; nil where
+	// the task has no exact chain (see DPSolution.Stationary).
+	ExpectedCost     *float64 `json:"expected_cost,omitempty"`
+	ExpectedFillRate *float64 `json:"expected_fill_rate,omitempty"`
+
+	episodeCosts []float64 // cost per scored day of each episode, for paired comparisons
+}
+
+// pairedCI95 is the 95% half-width of the mean per-episode difference a - b
+// of two policies played on the same paths: with common random numbers it
+// is much narrower than either policy's own interval.
+func pairedCI95(a, b PolicyResult) float64 {
+	if len(a.episodeCosts) != len(b.episodeCosts) {
+		return math.NaN()
+	}
+	d := make([]float64, len(a.episodeCosts))
+	for i := range d {
+		d[i] = a.episodeCosts[i] - b.episodeCosts[i]
+	}
+	return ci95(d)
 }
 
 // episode is the ledger of one simulated episode, kept whole so tests can
@@ -191,12 +224,18 @@ type episode struct {
 
 // demandPaths draws n demand paths of t.Days from PCG streams base+e.
 func (t ReplenishTask) demandPaths(n int, base uint64) [][]int {
+	return drawPaths(t.Demand, t.Seed, t.Days, n, base)
+}
+
+// drawPaths draws n demand paths of days from PCG streams base+e: path e
+// is the same whichever other paths are drawn, and whoever plays it.
+func drawPaths(demand dataset.DemandProcess, seed int64, days, n int, base uint64) [][]int {
 	paths := make([][]int, n)
 	for e := range paths {
-		rng := rand.New(rand.NewPCG(uint64(t.Seed), base+uint64(e)))
-		p := make([]int, t.Days)
+		rng := rand.New(rand.NewPCG(uint64(seed), base+uint64(e)))
+		p := make([]int, days)
 		for d := range p {
-			p[d], _ = t.Demand.Sample(rng, d)
+			p[d], _ = demand.Sample(rng, d)
 		}
 		paths[e] = p
 	}
@@ -209,7 +248,9 @@ const (
 	tuningStream = 1 << 40
 )
 
-// simulate plays one episode of demand under p. t must have its defaults applied.
+// simulate plays one episode of demand under p. t must have its defaults
+// applied. With Backlog, sold counts units served from stock on the day of
+// their demand, and on hand may end negative.
 func (t ReplenishTask) simulate(p Policy, demand []int) episode {
 	L := t.LeadTime
 	ep := episode{initial: int(math.Round(t.meanCover()))}
@@ -222,9 +263,15 @@ func (t ReplenishTask) simulate(p Policy, demand []int) episode {
 		pipeline -= arrivals[d]
 		ep.received += arrivals[d]
 		today := tokenize.InventoryDay{Weekday: d % 7, OnHand: onHand, Pipeline: pipeline, Demand: dem}
-		sold := min(dem, onHand)
-		today.Lost = dem - sold
-		onHand -= sold
+		sold := min(dem, max(onHand, 0))
+		short := dem - sold // lost, or newly backordered
+		if t.Backlog {
+			onHand -= dem
+			short = max(-onHand, 0) // backordered at the end of the day
+		} else {
+			today.Lost = short
+			onHand -= sold
+		}
 		ep.demand += dem
 		ep.sold += sold
 		ep.lost += today.Lost
@@ -232,8 +279,8 @@ func (t ReplenishTask) simulate(p Policy, demand []int) episode {
 			ep.scoredDays++
 			ep.scoredDemand += dem
 			ep.scoredSold += sold
-			ep.holding += t.Holding * float64(onHand)
-			ep.lostCost += t.LostSale * float64(today.Lost)
+			ep.holding += t.Holding * float64(max(onHand, 0))
+			ep.lostCost += t.LostSale * float64(short)
 		}
 		q := p.Order(ep.days, today)
 		ep.decisions++
@@ -255,19 +302,31 @@ func (t ReplenishTask) simulate(p Policy, demand []int) episode {
 	return ep
 }
 
-// evaluate plays p over paths and sums the scored days. t must have its defaults applied.
+// evaluate plays p over paths, one episode per path on up to t.Workers
+// goroutines, and sums the scored days in path order. t must have its
+// defaults applied.
 func (t ReplenishTask) evaluate(ctx context.Context, p Policy, paths [][]int) (PolicyResult, error) {
 	r := PolicyResult{Name: p.Name()}
+	eps := make([]episode, len(paths))
+	err := forEach(ctx, len(paths), t.Workers, func(i int) error {
+		q := p
+		if f, ok := p.(Forker); ok {
+			q = f.Fork()
+		}
+		eps[i] = t.simulate(q, paths[i])
+		eps[i].days = nil
+		if er, ok := q.(ErrReporter); ok && er.Err() != nil {
+			return fmt.Errorf("policy %s: %w", p.Name(), er.Err())
+		}
+		return nil
+	})
+	if err != nil {
+		return r, err
+	}
 	var days, dem, sold int
 	var hold, lost float64
-	for _, path := range paths {
-		if err := ctx.Err(); err != nil {
-			return r, err
-		}
-		ep := t.simulate(p, path)
-		if er, ok := p.(ErrReporter); ok && er.Err() != nil {
-			return r, fmt.Errorf("policy %s: %w", p.Name(), er.Err())
-		}
+	perEpisode := make([]float64, len(eps))
+	for i, ep := range eps {
 		days += ep.scoredDays
 		dem += ep.scoredDemand
 		sold += ep.scoredSold
@@ -276,10 +335,14 @@ func (t ReplenishTask) evaluate(ctx context.Context, p Policy, paths [][]int) (P
 		r.InvalidActions += ep.invalid
 		r.CappedActions += ep.capped
 		r.Decisions += ep.decisions
+		perEpisode[i] = (ep.holding + ep.lostCost) / float64(ep.scoredDays)
 	}
 	r.HoldingCost = hold / float64(days)
 	r.LostSaleCost = lost / float64(days)
 	r.CostPerDay = r.HoldingCost + r.LostSaleCost
+	r.CostCI95 = ci95(perEpisode)
+	r.episodeCosts = perEpisode
+	r.Episodes = len(eps)
 	r.FillRate = 1
 	if dem > 0 {
 		r.FillRate = float64(sold) / float64(dem)
@@ -362,67 +425,142 @@ func (t ReplenishTask) TuneBaseStock(ctx context.Context) (BaseStock, float64, e
 // ReplenishTaskName is the scorecard name of the replenishment task.
 const ReplenishTaskName = "replenish"
 
-// RunReplenish scores model (nil for baselines only) against the baselines
-// on the task's evaluation paths: base-stock with S tuned on separate paths,
-// the untuned base-stock rule of thumb and, where SolveDP applies, the
-// DP-optimal policy. The best baseline is the cheaper base-stock; the optimum
-// is reported apart from the baselines.
+// Name implements Task.
+func (t ReplenishTask) Name() string { return ReplenishTaskName }
+
+// Params implements Task.
+func (t ReplenishTask) Params() map[string]any {
+	t = t.WithDefaults()
+	return map[string]any{
+		"demand": t.Demand, "lead_time": t.LeadTime, "holding": t.Holding, "lost_sale": t.LostSale,
+		"days": t.Days, "warmup_days": t.WarmupDays, "seed": t.Seed, "episodes": t.Episodes,
+		"tuning_episodes": t.TuningEpisodes, "max_order": t.MaxOrder, "backlog": t.Backlog,
+	}
+}
+
+// Run implements Task: RunReplenish with the agent's replenisher, if any.
+func (t ReplenishTask) Run(ctx context.Context, a Agent) (TaskResult, error) {
+	var model Policy
+	if a.Replenisher != nil {
+		p, err := a.Replenisher(t.WithDefaults().LeadTime)
+		if err != nil {
+			return TaskResult{}, err
+		}
+		model = p
+	}
+	return RunReplenish(ctx, t, model)
+}
+
+var _ Task = ReplenishTask{}
+
+// RunReplenish scores model (nil for references only) against the
+// references on the task's evaluation paths, all on the same demand
+// (common random numbers):
+//
+//   - the DP-optimal policy, where SolveDP applies (the optimum, reported
+//     apart from the baselines);
+//   - the best base-stock level and the best (s,S) pair, found by search on
+//     their exact stationary costs where the chain is exact, and otherwise
+//     on simulated tuning paths that are never the evaluation paths;
+//   - the newsvendor (myopic) policy, the critical fractile of demand over
+//     the lead time;
+//   - the policy that logged the training data (base-stock with the world's
+//     z = 1.3) and the untuned base-stock rule of thumb.
+//
+// Where the chain is exact every reference also carries its exact expected
+// cost, and the best baseline is chosen on those; otherwise on the
+// simulated costs. Each simulated cost carries a 95% confidence half-width
+// over the episodes.
 func RunReplenish(ctx context.Context, t ReplenishTask, model Policy) (TaskResult, error) {
 	t = t.WithDefaults()
 	if err := t.Validate(); err != nil {
 		return TaskResult{}, err
 	}
-	tuned, tuneCost, err := t.TuneBaseStock(ctx)
-	if err != nil {
-		return TaskResult{}, err
-	}
-	naive := t.NaiveBaseStock()
-	res := TaskResult{
-		Name: ReplenishTaskName,
-		Params: map[string]any{
-			"demand": t.Demand, "lead_time": t.LeadTime, "holding": t.Holding, "lost_sale": t.LostSale,
-			"days": t.Days, "warmup_days": t.WarmupDays, "seed": t.Seed, "episodes": t.Episodes,
-			"tuning_episodes": t.TuningEpisodes, "max_order": t.MaxOrder,
-			"tuned_s": tuned.S, "tuned_s_tuning_cost": tuneCost, "naive_s": naive.S,
-		},
-	}
+	res := TaskResult{Name: ReplenishTaskName, Params: t.Params()}
 	var dp *DPSolution
 	switch sol, err := t.SolveDP(ctx); {
 	case err == nil:
 		dp = sol
 		res.OptimumExpectedCost = &sol.Cost
 		res.Params["dp_max_order"], res.Params["dp_max_on_hand"] = sol.MaxOrder, sol.MaxOnHand
+		if sol.Backlog {
+			res.Params["dp_max_backorder"] = sol.MaxBackorder
+		}
 	case errors.Is(err, ErrNoOptimum):
 		res.OptimumNote = err.Error()
 	default:
 		return TaskResult{}, err
 	}
-	paths := t.demandPaths(t.Episodes, evalStream)
-	play := func(p Policy) (PolicyResult, error) {
-		r, err := t.evaluate(ctx, p, paths)
-		if err == nil {
-			res.Policies = append(res.Policies, r)
+	var bestBS BaseStock
+	var bestSS SS
+	if dp != nil {
+		var err error
+		if bestBS, _, err = dp.BestBaseStock(ctx); err != nil {
+			return TaskResult{}, err
 		}
-		return r, err
+		if bestSS, _, err = dp.BestSS(ctx, bestBS.S); err != nil {
+			return TaskResult{}, err
+		}
+		res.Params["search"] = "exact stationary cost"
+	} else {
+		var err error
+		if bestBS, _, err = t.TuneBaseStock(ctx); err != nil {
+			return TaskResult{}, err
+		}
+		if bestSS, _, err = t.TuneSS(ctx, bestBS.S); err != nil {
+			return TaskResult{}, err
+		}
+		res.Params["search"] = "simulated tuning paths"
+	}
+	nv, err := t.Newsvendor()
+	if err != nil {
+		return TaskResult{}, err
+	}
+	logging := t.LoggingPolicy(LoggingZ)
+	res.Params["tuned_s"], res.Params["tuned_ss"] = bestBS.S, [2]int{bestSS.Low, bestSS.S}
+	res.Params["newsvendor_s"], res.Params["naive_s"], res.Params["logging_s"] = nv.S, t.NaiveBaseStock().S, logging.S
+
+	paths := t.demandPaths(t.Episodes, evalStream)
+	play := func(p Policy, exact bool) (PolicyResult, error) {
+		r, err := t.evaluate(ctx, p, paths)
+		if err != nil {
+			return r, err
+		}
+		if dp != nil && exact {
+			st, err := dp.Stationary(ctx, p)
+			if err != nil {
+				return r, fmt.Errorf("policy %s: %w", p.Name(), err)
+			}
+			r.ExpectedCost, r.ExpectedFillRate = &st.Cost, &st.FillRate
+		}
+		res.Policies = append(res.Policies, r)
+		return r, nil
 	}
 	if model != nil {
-		r, err := play(model)
+		r, err := play(model, false)
 		if err != nil {
 			return TaskResult{}, err
 		}
 		res.ModelPolicy, res.ModelCost = r.Name, r.CostPerDay
 	}
-	for _, b := range []Policy{tuned, naive} {
-		r, err := play(b)
+	bestKey := math.Inf(1)
+	var best PolicyResult
+	for _, b := range []Policy{bestBS, bestSS, nv, logging, t.NaiveBaseStock()} {
+		r, err := play(b, true)
 		if err != nil {
 			return TaskResult{}, err
 		}
-		if res.BestBaseline == "" || r.CostPerDay < res.BestBaselineCost {
+		key := r.CostPerDay
+		if r.ExpectedCost != nil {
+			key = *r.ExpectedCost
+		}
+		if key < bestKey {
+			bestKey, best = key, r
 			res.BestBaseline, res.BestBaselineCost = r.Name, r.CostPerDay
 		}
 	}
 	if dp != nil {
-		r, err := play(dp.Policy())
+		r, err := play(dp.Policy(), true)
 		if err != nil {
 			return TaskResult{}, err
 		}
@@ -432,6 +570,8 @@ func RunReplenish(ctx context.Context, t ReplenishTask, model Policy) (TaskResul
 		if g := relGap(res.ModelCost, res.BestBaselineCost); g != nil {
 			res.Gap = *g
 		}
+		ci := pairedCI95(res.Policies[0], best)
+		res.ModelDiffCI95 = &ci
 		if res.OptimumCost != nil {
 			res.GapToOptimum = relGap(res.ModelCost, *res.OptimumCost)
 		}

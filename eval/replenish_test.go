@@ -22,6 +22,10 @@ func (orderZero) Order(_ []tokenize.InventoryDay, _ tokenize.InventoryDay) int {
 type randomOrders struct{ rng *rand.Rand }
 
 func (randomOrders) Name() string { return "random" }
+
+// Fork gives every episode its own generator, seeded alike, so episodes
+// can run in parallel and still give the same result.
+func (randomOrders) Fork() Policy { return randomOrders{rand.New(rand.NewPCG(1, 2))} }
 func (p randomOrders) Order(_ []tokenize.InventoryDay, _ tokenize.InventoryDay) int {
 	return p.rng.IntN(60) - 5
 }
@@ -212,8 +216,9 @@ func TestSolveDPNoOptimum(t *testing.T) {
 	ctx := context.Background()
 	for name, task := range map[string]ReplenishTask{
 		"weekly":     {Demand: dataset.DemandProcess{Base: 5, WeeklyAmp: 0.2}},
-		"dispersion": {Demand: dataset.DemandProcess{Base: 5, Dispersion: 0.1}},
-		"promo":      {Demand: dataset.DemandProcess{Base: 5, PromoProb: 0.1, PromoLift: 2}},
+		"dispersion": {Demand: dataset.DemandProcess{Base: 5, Dispersion: 1.5}},
+		"promo-high": {Demand: dataset.DemandProcess{Base: 20, PromoProb: 0.1, PromoLift: 4}},
+		"trend":      {Demand: dataset.DemandProcess{Base: 5, Trend: 0.1}},
 		"too-large":  {LeadTime: 5, Demand: dataset.DemandProcess{Base: 20}},
 		"high-mean":  {LeadTime: 1, Demand: dataset.DemandProcess{Base: 80}},
 	} {
@@ -249,7 +254,7 @@ func TestRunReplenishBaselines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.ModelPolicy != "" || res.OptimumCost == nil || res.OptimumExpectedCost == nil || len(res.Policies) != 3 {
+	if res.ModelPolicy != "" || res.OptimumCost == nil || res.OptimumExpectedCost == nil || len(res.Policies) != 6 {
 		t.Fatalf("unexpected result %+v", res)
 	}
 	for _, p := range res.Policies {
@@ -257,7 +262,18 @@ func TestRunReplenishBaselines(t *testing.T) {
 			t.Errorf("best baseline %s costs %g in its row, %g in the summary", p.Name, p.CostPerDay, res.BestBaselineCost)
 		}
 	}
-	if *res.OptimumCost > res.BestBaselineCost*1.02 {
-		t.Errorf("optimum %g above best baseline %g", *res.OptimumCost, res.BestBaselineCost)
+	for _, p := range res.Policies {
+		if p.ExpectedCost == nil || p.CostCI95 <= 0 || p.Episodes != 8 {
+			t.Errorf("%s: expected cost %v, CI %g over %d episodes", p.Name, p.ExpectedCost, p.CostCI95, p.Episodes)
+			continue
+		}
+		if *p.ExpectedCost < *res.OptimumExpectedCost-1e-7 {
+			t.Errorf("%s expects %.6f, below the optimum %.6f", p.Name, *p.ExpectedCost, *res.OptimumExpectedCost)
+		}
+		// The simulated cost is an estimate of the exact one: the two may
+		// differ by sampling noise, bounded here by a wide multiple of the CI.
+		if d := math.Abs(p.CostPerDay - *p.ExpectedCost); d > 4*p.CostCI95+0.05*(*p.ExpectedCost) {
+			t.Errorf("%s: simulated %.4f ± %.4f, exact %.4f", p.Name, p.CostPerDay, p.CostCI95, *p.ExpectedCost)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package eval
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -30,13 +31,21 @@ type Scorecard struct {
 	HeldOut *HeldOut `json:"heldout,omitempty"`
 }
 
-// TaskResult is one decision task: every policy's score, and the model's
-// standing against the best baseline and the optimum. Costs are per day;
-// gaps are relative, (model - reference) / reference, so 0.25 means the
-// model costs 25% more.
+// Units of TaskResult costs.
+const (
+	UnitCostPerDay  = "cost_per_day"
+	UnitBitsPerByte = "bits_per_byte"
+)
+
+// TaskResult is one task: every policy's score, and the model's standing
+// against the best baseline and the optimum. Costs are per day for the
+// decision tasks and bits per byte for next-event (Unit says which; empty
+// means per day); lower is better in both. Gaps are relative, (model -
+// reference) / reference, so 0.25 means the model costs 25% more.
 type TaskResult struct {
 	Name   string         `json:"name"`
 	Params map[string]any `json:"params"`
+	Unit   string         `json:"unit,omitempty"`
 	// Policies are scored on the same demand paths, the model first.
 	Policies []PolicyResult `json:"policies"`
 	// ModelPolicy names the model's entry in Policies; empty when no model
@@ -46,6 +55,10 @@ type TaskResult struct {
 	BestBaseline     string  `json:"best_baseline"`
 	BestBaselineCost float64 `json:"best_baseline_cost"`
 	Gap              float64 `json:"gap"`
+	// ModelDiffCI95 is the 95% half-width of the model's cost minus the best
+	// baseline's, paired episode by episode on the same demand (common
+	// random numbers); nil when no model played or the task has no episodes.
+	ModelDiffCI95 *float64 `json:"model_diff_ci95,omitempty"`
 	// OptimumCost is the DP-optimal policy's cost on the same demand paths,
 	// so it compares with the other policies without sampling noise;
 	// OptimumExpectedCost is its exact expectation. Both are nil, and
@@ -54,6 +67,8 @@ type TaskResult struct {
 	OptimumExpectedCost *float64 `json:"optimum_expected_cost,omitempty"`
 	GapToOptimum        *float64 `json:"gap_to_optimum,omitempty"`
 	OptimumNote         string   `json:"optimum_note,omitempty"`
+	// NextEvent is the next-event task's full result; nil for other tasks.
+	NextEvent *HeldOut `json:"next_event,omitempty"`
 }
 
 // Markdown renders the scorecard for people: a table per task and the
@@ -80,14 +95,25 @@ func (s Scorecard) Markdown() string {
 			}
 			fmt.Fprintf(&b, "Parameters: %s.\n\n", strings.Join(parts, ", "))
 		}
-		b.WriteString("| policy | cost per day | fill rate | invalid actions | capped orders |\n|---|---:|---:|---:|---:|\n")
-		for _, p := range t.Policies {
-			fmt.Fprintf(&b, "| %s | %.3f | %.1f%% | %d of %d | %d |\n", p.Name, p.CostPerDay, 100*p.FillRate, p.InvalidActions, p.Decisions, p.CappedActions)
+		if t.NextEvent != nil {
+			nextEventMarkdown(&b, *t.NextEvent)
+			continue
 		}
-		b.WriteString("\n")
+		b.WriteString("| policy | cost per day (simulated) | ±95% CI | exact expected cost | fill rate | invalid actions | capped orders |\n|---|---:|---:|---:|---:|---:|---:|\n")
+		for _, p := range t.Policies {
+			exact := "-"
+			if p.ExpectedCost != nil {
+				exact = fmt.Sprintf("%.3f", *p.ExpectedCost)
+			}
+			fmt.Fprintf(&b, "| %s | %.3f | %.3f | %s | %.1f%% | %d of %d | %d |\n", p.Name, p.CostPerDay, p.CostCI95, exact, 100*p.FillRate, p.InvalidActions, p.Decisions, p.CappedActions)
+		}
+		b.WriteString("\nSimulated costs share the same demand paths (common random numbers); the CI is over episodes. Exact expected costs come from the stationary distribution of each policy's Markov chain.\n\n")
 		if t.ModelPolicy != "" {
 			fmt.Fprintf(&b, "The model costs %.3f per day; the best baseline, %s, costs %.3f, so the model is %s it.",
 				t.ModelCost, t.BestBaseline, t.BestBaselineCost, gapWords(t.Gap))
+			if t.ModelDiffCI95 != nil {
+				fmt.Fprintf(&b, " The paired difference, %+.3f per day, has a 95%% half-width of %.3f.", t.ModelCost-t.BestBaselineCost, *t.ModelDiffCI95)
+			}
 			if t.OptimumCost != nil {
 				fmt.Fprintf(&b, " The provable optimum (dynamic programming) costs %.3f per day on the same demand", *t.OptimumCost)
 				if t.GapToOptimum != nil {
@@ -115,7 +141,7 @@ func (s Scorecard) Markdown() string {
 			fmt.Fprintf(&b, "\nNo exact optimum: %s.\n", t.OptimumNote)
 		}
 	}
-	if h := s.HeldOut; h != nil {
+	if h := s.HeldOut; h != nil && !s.hasTask(NextEventTaskName) {
 		b.WriteString("\n## Held-out loss\n\n")
 		fmt.Fprintf(&b, "On %d validation tokens (%d bytes of text, %d documents) the model scores %.4f bits per byte; a unigram model of the training tokens scores %.4f.",
 			h.Tokens, h.Bytes, h.Docs, h.BitsPerByte, h.UnigramBitsPerByte)
@@ -125,6 +151,28 @@ func (s Scorecard) Markdown() string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+func (s Scorecard) hasTask(name string) bool {
+	for _, t := range s.Tasks {
+		if t.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// nextEventMarkdown renders the next-event task: the model against the
+// unigram and bigram baselines on the same targets.
+func nextEventMarkdown(b *strings.Builder, h HeldOut) {
+	fmt.Fprintf(b, "On %d validation tokens (%d bytes of text, %d documents):\n\n", h.Tokens, h.Bytes, h.Docs)
+	b.WriteString("| predictor | bits per byte | perplexity per token | top-1 accuracy |\n|---|---:|---:|---:|\n")
+	fmt.Fprintf(b, "| model | %.4f | %.3f | %.1f%% |\n", h.BitsPerByte, h.Perplexity, 100*h.Top1Accuracy)
+	fmt.Fprintf(b, "| bigram (train split, add-one) | %.4f | %.3f | %.1f%% |\n", h.BigramBitsPerByte, h.BigramPerplexity, 100*h.BigramTop1Accuracy)
+	fmt.Fprintf(b, "| unigram (train split, add-one) | %.4f | %.3f | %.1f%% |\n", h.UnigramBitsPerByte, h.UnigramPerplexity, 100*h.UnigramTop1Accuracy)
+	if best := math.Min(h.UnigramBitsPerByte, h.BigramBitsPerByte); best > 0 {
+		fmt.Fprintf(b, "\nThe model needs %.1f%% of the best baseline's bits.\n", 100*h.BitsPerByte/best)
+	}
 }
 
 // optimumExpectation states the optimum's exact expected cost, and says

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/supplyline/supplyline/eval"
+)
+
+// runEval scores one checkpoint on the chosen tasks and writes
+// scorecard.json and scorecard.md to --out.
+func runEval(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	fs.SetOutput(out)
+	var cfg eval.Config
+	fs.StringVar(&cfg.CheckpointDir, "checkpoint", "", "checkpoint directory, or a run's checkpoint root with a \"latest\" file (required)")
+	fs.StringVar(&cfg.ShardManifest, "shards", "", "shard directory or its manifest.json; its val split is scored (required)")
+	fs.StringVar(&cfg.TokenizerDir, "tokenizer", "", "directory of vocab.json and merges.txt (default: beside the manifest)")
+	fs.StringVar(&cfg.RunID, "run-id", "", "run name in the scorecard (default: the checkpoint's parent directory)")
+	tasks := fs.String("tasks", strings.Join(eval.DefaultTasks, ","), "comma-separated tasks: "+strings.Join([]string{eval.ReplenishTaskName, eval.NextEventTaskName, eval.EchelonTaskName}, ", "))
+	dir := fs.String("out", ".", "directory for scorecard.json and scorecard.md")
+	fs.Int64Var(&cfg.Replenish.Seed, "seed", 0, "seed of the simulators' demand paths")
+	fs.IntVar(&cfg.Replenish.Episodes, "episodes", 0, "replenish episodes (0 = default)")
+	fs.IntVar(&cfg.HeldOutMaxTokens, "heldout-tokens", 0, "validation tokens scored by next-event (0 = default 20000; negative skips next-event)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if cfg.CheckpointDir == "" || cfg.ShardManifest == "" {
+		return errors.New("eval: --checkpoint and --shards are required")
+	}
+	for _, t := range strings.Split(*tasks, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			cfg.Tasks = append(cfg.Tasks, t)
+		}
+	}
+	cfg.MultiEchelon.Seed = cfg.Replenish.Seed
+	sc, err := eval.Evaluate(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return err
+	}
+	js, err := json.MarshalIndent(sc, "", "  ")
+	if err != nil {
+		return err
+	}
+	jsonPath, mdPath := filepath.Join(*dir, "scorecard.json"), filepath.Join(*dir, "scorecard.md")
+	if err := os.WriteFile(jsonPath, append(js, '\n'), 0o644); err != nil {
+		return fmt.Errorf("eval: write scorecard: %w", err)
+	}
+	if err := os.WriteFile(mdPath, []byte(sc.Markdown()), 0o644); err != nil {
+		return fmt.Errorf("eval: write scorecard: %w", err)
+	}
+	for _, t := range sc.Tasks {
+		unit := "per day"
+		if t.Unit == eval.UnitBitsPerByte {
+			unit = "bits per byte"
+		}
+		fmt.Fprintf(out, "%s: model %.4f, best baseline %s %.4f (%s)\n", t.Name, t.ModelCost, t.BestBaseline, t.BestBaselineCost, unit)
+	}
+	fmt.Fprintf(out, "scorecard: %s\n", jsonPath)
+	return nil
+}
