@@ -50,6 +50,58 @@
 // Entity keys that do not apply are empty strings, never null. A change to
 // a column's meaning or type bumps SchemaVersion.
 //
+// # Importers
+//
+// ImportOlist reads the Olist e-commerce CSV tables into order journeys;
+// ImportMapped reads any CSV or Parquet table through a Mapping. Both write
+// the layout Ingest writes (OUT/events, OUT/quarantine, OUT/manifest.json)
+// through the same writer, plus OUT/import.json (ImportResult), so OUT/events
+// can be given to Ingest. Every source row is accounted for: imported,
+// rejected into the quarantine with file, row and reason, or (for joined
+// tables) counted as an orphan.
+//
+// # Mapping files
+//
+// A mapping is a JSON object whose keys are canonical fields; each says
+// where its field comes from in the user's table:
+//
+//	{
+//	  "name": "shipments",                      optional; results say "mapped:shipments"
+//	  "format": "csv",                          optional: csv or parquet; default by extension
+//	  "event_id": {"template": "ship-{shipment}-{status}"},
+//	  "event_time": {"column": "ts", "formats": ["rfc3339", "01/02/2006 15:04", "unix_ms"]},
+//	  "event_type": {"column": "status", "values": {"dep": "transport_departed", "arr": "transport_arrived"}},
+//	  "order_id": "shipment",
+//	  "sku": {"value": "P001"},
+//	  "location": "dock",
+//	  "carrier": {"column": "carrier_name"},
+//	  "quantity": "units",
+//	  "price": {"value": 0},
+//	  "extras": ["note", "*rest*"]
+//	}
+//
+// event_id, event_time and event_type are required; the others default to
+// empty (0 for quantity and price). A text field (event_id, order_id, sku,
+// location, carrier) is a column name, or an object with exactly one of
+// "column", "value" (a constant) or "template" ({column} placeholders,
+// {_row} for the 0-based data row; an event_id template with an empty
+// column rejects the row). quantity and price take a column or a numeric
+// "value". event_time takes a column and "formats", tried in order: Go
+// layouts (UTC unless the layout has a zone), "rfc3339", "unix" (seconds),
+// "unix_ms", "unix_us", "unix_ns" or "auto" (Ingest's coercion; the
+// default); native Parquet timestamps need none. event_type is a constant
+// {"value": "order_placed"} or a column with a "values" map from the
+// table's values to event types (a value outside the map rejects the row);
+// a bare column must hold event type names. extras is a list of columns,
+// kept under their own names, or an object from extras key to column; the
+// entry "*rest*" keeps every column no other field uses. Empty cells are
+// not kept in extras.
+//
+// Mapping.Validate checks the mapping against the table's header and
+// reports every problem at once: unknown fields, missing required fields,
+// columns not in the header, layouts that are not Go layouts or lack a
+// year, event types outside schema v1, fields given two sources.
+//
 // # Errors
 //
 // The error values and types are listed at ErrInvalidConfig in errors.go.

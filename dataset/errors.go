@@ -21,7 +21,18 @@ import (
 //   - *ReconcileError: the ingest's counts do not add up, that is rows in is
 //     not accepted plus quarantined plus duplicates. This is a bug, never an
 //     input problem.
+//   - ErrInvalidMapping: a Mapping failed Validate. It wraps
+//     ErrInvalidConfig, so errors.Is finds either.
+//   - *MappingError: one problem of a Mapping, naming the mapping field.
+//     Validate joins one per problem (errors.Join), so a user sees every
+//     problem at once; each unwraps to ErrInvalidMapping.
+//   - *ImportReconcileError: an importer's counts for one source table do
+//     not add up (rows is not used plus orphans plus rejected). A bug, never
+//     an input problem.
 var ErrInvalidConfig = errors.New("dataset: invalid config")
+
+// ErrInvalidMapping is wrapped by every *MappingError.
+var ErrInvalidMapping = fmt.Errorf("%w: invalid mapping", ErrInvalidConfig)
 
 // BadFile names one input that could not be read and why.
 type BadFile struct {
@@ -69,4 +80,26 @@ type ReconcileError struct {
 func (e *ReconcileError) Error() string {
 	return fmt.Sprintf("dataset: ingest does not reconcile: rows in %d != accepted %d + quarantined %d + duplicates %d",
 		e.RowsIn, e.Accepted, e.Quarantined, e.Duplicates)
+}
+
+// MappingError is one problem of a column mapping file.
+type MappingError struct {
+	Field string // mapping field, e.g. "event_time.formats[1]" or "extras[2]"
+	Msg   string // e.g. `column "ts" is not in the input header`
+}
+
+func (e *MappingError) Error() string { return "mapping: " + e.Field + ": " + e.Msg }
+
+// Unwrap makes errors.Is(err, ErrInvalidMapping) (and ErrInvalidConfig) true.
+func (e *MappingError) Unwrap() error { return ErrInvalidMapping }
+
+// ImportReconcileError reports an importer's table counts that do not add up.
+type ImportReconcileError struct {
+	Table                         string
+	Rows, Used, Orphans, Rejected int64
+}
+
+func (e *ImportReconcileError) Error() string {
+	return fmt.Sprintf("dataset: import of %s does not reconcile: rows %d != used %d + orphans %d + rejected %d",
+		e.Table, e.Rows, e.Used, e.Orphans, e.Rejected)
 }

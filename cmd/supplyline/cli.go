@@ -26,8 +26,9 @@ var commands = map[string]command{
 	"status":   {"show a run: state, stage, step, loss, pending activities", runStatus},
 	"schedule": {"manage the nightly retraining Schedule (create)", runSchedule},
 	"gen":      {"generate a synthetic retail and logistics event dataset as Parquet", runGen},
-	"eval":     {"score one checkpoint on the evaluation tasks; writes scorecard.json and scorecard.md", runEval},
+	"import":   {"import a real dataset as canonical events: olist, or a CSV/Parquet table with a column mapping", runImport},
 	"demo":     {"the whole job: dev server, worker, dataset, pipeline run, scorecard", runDemo},
+	"eval":     {"score one checkpoint on the evaluation tasks; writes scorecard.json and scorecard.md", runEval},
 	"promote":  {"offer a scorecard to the champion workflow (validated Update), roll back, or show the champion", runPromote},
 }
 
