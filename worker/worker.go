@@ -16,6 +16,7 @@ import (
 	"github.com/supplyline/supplyline/activities"
 	"github.com/supplyline/supplyline/train"
 	"github.com/supplyline/supplyline/train/local"
+	"github.com/supplyline/supplyline/train/sagemaker"
 	"github.com/supplyline/supplyline/workflows"
 )
 
@@ -33,6 +34,10 @@ type Config struct {
 	LoaderLib string
 	// Logger for the SDK and the worker. Nil means slog.Default().
 	Logger *slog.Logger
+	// SageMaker configures SageMaker backends, one per entry (for example a
+	// trn1 and a p5 launcher); runs name them in their backend preference
+	// list. Empty means none.
+	SageMaker []sagemaker.Options
 }
 
 func (c Config) withDefaults() Config {
@@ -90,6 +95,19 @@ func New(c client.Client, cfg Config) (sdkworker.Worker, error) {
 	case err != nil:
 		return nil, fmt.Errorf("local launcher: %w", err)
 	default:
+		acts.Launchers[l.Name()] = l
+	}
+	for _, o := range cfg.SageMaker {
+		if o.LoaderLib == "" {
+			o.LoaderLib = lib
+		}
+		if o.Logger == nil {
+			o.Logger = cfg.Logger
+		}
+		l, err := sagemaker.New(context.Background(), o)
+		if err != nil {
+			return nil, fmt.Errorf("sagemaker launcher %s: %w", o.Backend, err)
+		}
 		acts.Launchers[l.Name()] = l
 	}
 	// WorkerStopTimeout gives activities time to report before the worker

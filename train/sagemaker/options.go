@@ -18,92 +18,92 @@ type Options struct {
 	// key of activities.Activities.Launchers and of RunConfig.Backends.
 	// Empty means "sagemaker-" and the instance family: "sagemaker-trn1",
 	// "sagemaker-trn1n", "sagemaker-trn2", "sagemaker-p5", "sagemaker-p4d".
-	Backend string
+	Backend string `json:"backend,omitempty"`
 	// InstanceType is one of InstanceTypes. Empty means ml.trn1.32xlarge.
-	InstanceType string
+	InstanceType string `json:"instance_type,omitempty"`
 	// InstanceCount is the number of instances (nodes). Zero means 1.
-	InstanceCount int
+	InstanceCount int `json:"instance_count,omitempty"`
 	// VolumeSizeGB is each instance's ML storage volume. Zero means 100.
-	VolumeSizeGB int
+	VolumeSizeGB int `json:"volume_size_gb,omitempty"`
 	// RoleARN is the IAM role SageMaker assumes to read the code and shards
 	// and write checkpoints and output. Required.
-	RoleARN string
+	RoleARN string `json:"role_arn,omitempty"`
 	// Region of the SageMaker API and of the default images. Empty means the
 	// SDK's default chain (AWS_REGION, shared config), or us-east-1 when
 	// that has none and Endpoint is set.
-	Region string
+	Region string `json:"region,omitempty"`
 	// Endpoint is the base URL of the SageMaker API. Empty means AWS; tests
 	// set it to a local server.
-	Endpoint string
+	Endpoint string `json:"endpoint,omitempty"`
 	// S3 configures the S3 client that uploads the source archive and reads
 	// progress objects and checkpoints. The zero value talks to AWS.
-	S3 blob.S3Options
+	S3 blob.S3Options `json:"s3,omitzero"`
 
 	// Image is the training image. Empty means DefaultImage(Region,
 	// InstanceType): the AWS Deep Learning Container for PyTorch training on
 	// GPU types and its Neuron variant on Trainium types.
-	Image string
+	Image string `json:"image,omitempty"`
 	// ImageGLIBC is the glibc version of Image ("2.35"). The loader library
 	// is refused when it needs a newer one. Empty means DefaultImageGLIBC,
 	// which is right for the default images only: set it whenever Image is set.
-	ImageGLIBC string
+	ImageGLIBC string `json:"image_glibc,omitempty"`
 	// NeuronSDKVersion records the Neuron SDK of the image (Trainium only),
 	// in the tags, the hyperparameters and the compile cache's S3 key. Empty
 	// means DefaultNeuronSDKVersion, the default Neuron image's.
-	NeuronSDKVersion string
+	NeuronSDKVersion string `json:"neuron_sdk_version,omitempty"`
 
 	// CodeS3URI is the s3://bucket/prefix under which each job's source
 	// archive goes, as <CodeS3URI>/<job name>/sourcedir.tar.gz. Required.
-	CodeS3URI string
+	CodeS3URI string `json:"code_s3_uri,omitempty"`
 	// ShardsS3URI is the S3 prefix of the shards the "shards" input channel
 	// copies to every instance. Empty means the directory of the spec's
 	// ShardManifest, which must then be an s3:// URI.
-	ShardsS3URI string
+	ShardsS3URI string `json:"shards_s3_uri,omitempty"`
 	// CheckpointS3URI is the root of the checkpoints: a job whose spec's
 	// CheckpointDir is a local path checkpoints to
 	// <CheckpointS3URI>/<workflow ID>/, shared by all segments of a run. A
 	// spec whose CheckpointDir is an s3:// URI uses that URI instead. Empty
 	// means <CodeS3URI>/checkpoints.
-	CheckpointS3URI string
+	CheckpointS3URI string `json:"checkpoint_s3_uri,omitempty"`
 	// OutputS3URI is OutputDataConfig.S3OutputPath, where SageMaker puts
 	// /opt/ml/model and /opt/ml/output. Empty means <CodeS3URI>/output.
-	OutputS3URI string
+	OutputS3URI string `json:"output_s3_uri,omitempty"`
 	// NeuronCacheS3URI is the persistent Neuron compile cache (Trainium
 	// only), a pipeline artefact kept across runs because first compiles
 	// take tens of minutes. Empty means
 	// <CodeS3URI>/neuron-cache/<NeuronSDKVersion>: compiled graphs are only
 	// valid for the compiler that made them.
-	NeuronCacheS3URI string
+	NeuronCacheS3URI string `json:"neuron_cache_s3_uri,omitempty"`
 	// LoaderLib is the loader's C shared library (linux/amd64) packed into
 	// every source archive. A spec's own LoaderLib wins over it.
-	LoaderLib string
+	LoaderLib string `json:"loader_lib,omitempty"`
 
 	// Spot enables managed spot training: cheaper, interruptible, resumed by
 	// SageMaker from /opt/ml/checkpoints.
-	Spot bool
+	Spot bool `json:"spot,omitempty"`
 	// MaxRuntime bounds the training time (StoppingCondition
 	// MaxRuntimeInSeconds). Zero means 24h.
-	MaxRuntime time.Duration
+	MaxRuntime time.Duration `json:"max_runtime_ns,omitempty"`
 	// MaxWait bounds training plus waiting for spot capacity
 	// (MaxWaitTimeInSeconds); spot only, and at least MaxRuntime. Zero means
 	// 2 × MaxRuntime.
-	MaxWait time.Duration
+	MaxWait time.Duration `json:"max_wait_ns,omitempty"`
 	// RetryAttempts is RetryStrategy.MaximumRetryAttempts: how often
 	// SageMaker retries a job that failed with an internal error (1-30).
 	// Zero means 2; negative sends no RetryStrategy.
-	RetryAttempts int
+	RetryAttempts int `json:"retry_attempts,omitempty"`
 
 	// Tags are added to every job's tags, after the launcher's own
 	// ("supplyline:*"), which they cannot override.
-	Tags map[string]string
+	Tags map[string]string `json:"tags,omitempty"`
 	// Environment is added to every job's environment; it may override the
 	// launcher's own entries except SUPPLYLINE_IDEMPOTENCY_KEY.
-	Environment map[string]string
+	Environment map[string]string `json:"environment,omitempty"`
 	// HyperParameters are added to every job's hyperparameters, as given
 	// (the launcher's own are JSON-encoded like the SageMaker Python SDK's).
-	HyperParameters map[string]string
+	HyperParameters map[string]string `json:"hyper_parameters,omitempty"`
 	// Logger receives the launcher's structured logs. Nil means slog.Default().
-	Logger *slog.Logger
+	Logger *slog.Logger `json:"-"`
 }
 
 // InstanceTypes are the instance types a Launcher accepts, with whether each
