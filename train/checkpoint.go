@@ -46,6 +46,11 @@ type State struct {
 	Loss float64 `json:"loss"`
 	// Loader is the exact loader position to resume from.
 	Loader LoaderState `json:"loader"`
+	// GlobalBatch is the number of windows per optimiser step over all
+	// ranks that the run used (Hyper.GlobalBatch with its default applied).
+	// The trainer refuses to resume with another one: the loader's epochs
+	// end at a different window, and the optimisation would change.
+	GlobalBatch int `json:"global_batch,omitempty"`
 	// RNG holds base64 RNG states: "torch" (rank 0's CPU generator) and "python".
 	RNG map[string]string `json:"rng"`
 	// Model is the decoder's shape.

@@ -47,6 +47,18 @@ type Hyper struct {
 	WeightDecay float64 `json:"weight_decay"`
 	// LogEvery steps a progress line is printed. Zero means 10.
 	LogEvery int `json:"log_every"`
+	// CheckpointEvery steps the trainer also writes a checkpoint (and moves
+	// latest to it) before TargetStep, so that a killed job resumes from at
+	// most CheckpointEvery-1 steps back. Zero means only at TargetStep.
+	CheckpointEvery int `json:"checkpoint_every,omitempty"`
+	// GlobalBatch is the number of windows per optimiser step over all
+	// ranks. The trainer reaches it by gradient accumulation: each rank runs
+	// GlobalBatch/(BatchSize*WorldSize) micro-batches of BatchSize per step,
+	// so it must be a multiple of BatchSize*WorldSize. Keeping it fixed keeps
+	// the loader's global order and the optimisation identical when a
+	// checkpoint resumes on another number of ranks. Zero means
+	// BatchSize*WorldSize (no accumulation).
+	GlobalBatch int `json:"global_batch,omitempty"`
 }
 
 // WithDefaults returns h with zero fields set to their defaults.
@@ -86,6 +98,17 @@ func (s JobSpec) Validate() error {
 	}
 	if s.WorldSize < 0 {
 		errs = append(errs, fmt.Errorf("world_size: must not be negative, got %d", s.WorldSize))
+	}
+	h := s.Hyper.WithDefaults()
+	if h.CheckpointEvery < 0 {
+		errs = append(errs, fmt.Errorf("hyper.checkpoint_every: must not be negative, got %d", h.CheckpointEvery))
+	}
+	world := s.WorldSize
+	if world == 0 {
+		world = 2
+	}
+	if h.BatchSize > 0 && world > 0 && (h.GlobalBatch < 0 || h.GlobalBatch%(h.BatchSize*world) != 0) {
+		errs = append(errs, fmt.Errorf("hyper.global_batch: must be a multiple of batch_size %d x world_size %d, got %d", h.BatchSize, world, h.GlobalBatch))
 	}
 	if err := s.Model.WithDefaults().Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("model: %w", err))

@@ -99,9 +99,9 @@ func TestWorkerRestartReattaches(t *testing.T) {
 	if after := readJob(t, filepath.Join(jobs, hb.JobID)); after["pid"] != jobBefore["pid"] {
 		t.Errorf("job pid changed from %v to %v", jobBefore["pid"], after["pid"])
 	}
-	// The history shows the segment's activity ran more than once.
+	// The training workflow's history shows the segment's activity ran more than once.
 	attempts := 0
-	it := c.GetWorkflowHistory(ctx, "restart", "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	it := c.GetWorkflowHistory(ctx, workflows.TrainingWorkflowID("restart"), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		e, err := it.Next()
 		if err != nil {

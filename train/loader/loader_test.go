@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -355,23 +356,69 @@ func TestUint16AndShortBuffer(t *testing.T) {
 	}
 }
 
-func BenchmarkNext(b *testing.B) {
-	dir := b.TempDir()
-	path, err := loadertest.Write(dir, loadertest.Dataset{VocabSize: 64, Train: [][][]uint32{loadertest.PatternDocs(1, 4096, 256, 64)}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	l, err := loader.Open(path, loader.Options{SeqLen: 128, BatchSize: 8, WorldSize: 2})
-	if err != nil {
-		b.Fatal(err)
-	}
+func TestNextAllocatesNothing(t *testing.T) {
+	// 237 tokens make 33 windows of 7+1, 8 global batches of 4 an epoch: the
+	// measured calls cross many epochs, whose permutations reuse one slice.
+	l := open(t, countingShards(t, 100, 57, 80), loader.Options{SeqLen: 7, BatchSize: 2, WorldSize: 2, State: train.LoaderState{Seed: 3}})
+	defer l.Close()
 	dst := make([]int64, l.BatchTokens())
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
+	batches(t, l, 1) // the first permutation is allocated once, at the first batch
+	allocs := testing.AllocsPerRun(200, func() {
 		if err := l.Next(dst); err != nil {
-			b.Fatal(err)
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("Next allocates %.2f times per batch, want 0", allocs)
+	}
+	if st := l.State(); st.Epoch < 20 {
+		t.Fatalf("state %+v: the measured calls did not cross epochs", st)
+	}
+}
+
+func TestPrefetchDepthDoesNotChangeBatches(t *testing.T) {
+	path := countingShards(t, 300, 211)
+	var want [][]int64
+	for _, depth := range []int{1, 2, 7} {
+		l := open(t, path, loader.Options{SeqLen: 6, BatchSize: 3, WorldSize: 2, Rank: 1, Prefetch: depth, State: train.LoaderState{Seed: 8}})
+		got := batches(t, l, 40)
+		// 511 tokens make 85 windows of 6+1, 14 global batches of 6 an
+		// epoch. The prefetcher is ahead, but the state is the trainer's.
+		if st := l.State(); st.Epoch != 2 || st.Position != 72 {
+			t.Errorf("prefetch %d: state %+v after 40 batches, want epoch 2 position 72", depth, st)
+		}
+		l.Close()
+		if want == nil {
+			want = got
+		} else if !slices.EqualFunc(got, want, slices.Equal) {
+			t.Errorf("prefetch %d: batches differ from prefetch 1", depth)
 		}
 	}
-	b.ReportMetric(float64(b.N)*float64(len(dst))/b.Elapsed().Seconds(), "tokens/s")
+}
+
+func TestShardsAreMappedNotCopied(t *testing.T) {
+	// 4M uint16 tokens: 8 MiB of .bin, 32 MiB as the int64s the trainer
+	// gets. Opening and reading must not grow the heap by anything like it.
+	const docs, docLen = 4096, 1024
+	path, err := loadertest.Write(t.TempDir(), loadertest.Dataset{VocabSize: 1000, Train: [][][]uint32{loadertest.PatternDocs(1, docs, docLen, 1000)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	l := open(t, path, loader.Options{SeqLen: 1024, BatchSize: 4})
+	dst := make([]int64, l.BatchTokens())
+	for range 100 {
+		if err := l.Next(dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	// What stays is the permutation (4095 int64s) and the ring (4 x 4100 int64s).
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 1<<20 {
+		t.Fatalf("heap grew by %d bytes with the loader open, want under 1 MiB (the shard is %d bytes)", grew, 2*docs*docLen)
+	}
+	l.Close()
 }

@@ -27,6 +27,10 @@ type Options struct {
 	// WorldSize: positions count global windows, so a resume may change the
 	// number of ranks.
 	State train.LoaderState
+	// Prefetch is the number of batches a goroutine prepares ahead of Next,
+	// i.e. the size of the ring of batch buffers (each BatchSize*(SeqLen+1)
+	// int64s). Zero means 4.
+	Prefetch int
 }
 
 // withDefaults returns o with zero fields set to their defaults.
@@ -39,6 +43,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.WorldSize == 0 {
 		o.WorldSize = 1
+	}
+	if o.Prefetch == 0 {
+		o.Prefetch = 4
 	}
 	return o
 }
@@ -58,6 +65,9 @@ func (o Options) Validate() error {
 		errs = append(errs, fmt.Errorf("world_size: must be positive, got %d", o.WorldSize))
 	} else if o.Rank < 0 || o.Rank >= o.WorldSize {
 		errs = append(errs, fmt.Errorf("rank: must be in [0, %d), got %d", o.WorldSize, o.Rank))
+	}
+	if o.Prefetch < 0 {
+		errs = append(errs, fmt.Errorf("prefetch: must not be negative, got %d", o.Prefetch))
 	}
 	if o.State.Epoch < 0 {
 		errs = append(errs, fmt.Errorf("state.epoch: must not be negative, got %d", o.State.Epoch))

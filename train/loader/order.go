@@ -32,14 +32,20 @@ func (r *splitmix64) next() uint64 {
 // keeps the recipe trivial to port.
 func Permutation(seed, epoch int64, n int) []int64 {
 	perm := make([]int64, n)
+	permuteInto(perm, seed, epoch)
+	return perm
+}
+
+// permuteInto writes Permutation(seed, epoch, len(perm)) into perm, so that
+// the loader reuses one buffer across epochs.
+func permuteInto(perm []int64, seed, epoch int64) {
 	for i := range perm {
 		perm[i] = int64(i)
 	}
 	r := splitmix64{s: uint64(seed)}
 	r = splitmix64{s: r.next() ^ uint64(epoch)}
-	for i := n - 1; i >= 1; i-- {
+	for i := len(perm) - 1; i >= 1; i-- {
 		j := r.next() % uint64(i+1)
 		perm[i], perm[j] = perm[j], perm[i]
 	}
-	return perm
 }

@@ -50,26 +50,46 @@ def _last_error(lib):
 class Loader:
     """One rank's view of the global sample order (see train/loader/doc.go).
 
-    next() returns a (batch, seq_len+1) int64 tensor that shares memory with
-    an internal buffer: it is overwritten by the following next(), so use it
-    (or clone it) before asking for another batch.
+    next() returns a (batch, seq_len+1) int64 tensor over one of `buffers`
+    numpy arrays that this object allocates once and Go fills in place
+    through their pointers (torch.from_numpy shares the memory; nothing is
+    copied on the Python side and no Go memory is handed out). A returned
+    batch stays valid until `buffers` more batches have been asked for, then
+    its buffer is refilled: use it (or clone it) before that. The Go side
+    prepares batches ahead on its own goroutine, so next() is one memory
+    copy into the buffer; with num_workers=0 nothing else is needed.
     """
 
-    def __init__(self, lib_path, manifest, seq_len, batch, rank, world, seed, epoch=0, position=0):
+    def __init__(self, lib_path, manifest, seq_len, batch, rank, world, seed, epoch=0, position=0, buffers=2):
         self._lib = _lib(lib_path)
         self.seq_len, self.batch = seq_len, batch
+        if buffers < 1:
+            raise ValueError("buffers must be at least 1, got %d" % buffers)
         h = self._lib.sl_open(manifest.encode(), seq_len, batch, rank, world, seed, epoch, position)
         if h <= 0:
             raise LoaderError("opening loader on %s: %s" % (manifest, _last_error(self._lib)))
         self._h = h
-        self._buf = np.empty((batch, seq_len + 1), dtype=np.int64)
-        self._ptr = self._buf.ctypes.data_as(ctypes.POINTER(ctypes.c_int64))
-        self._tensor = torch.from_numpy(self._buf)
+        self._arrays = [np.empty((batch, seq_len + 1), dtype=np.int64) for _ in range(buffers)]
+        self._ptrs = [a.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)) for a in self._arrays]
+        self._tensors = [torch.from_numpy(a) for a in self._arrays]
+        self._n = self._arrays[0].size
+        self._i = 0
+
+    def next_numpy(self):
+        """The next batch as the numpy array Go wrote it into."""
+        i = self._i
+        if self._lib.sl_next(self._h, self._ptrs[i], self._n) != 0:
+            raise LoaderError("next batch: " + _last_error(self._lib))
+        self._i = (i + 1) % len(self._arrays)
+        return self._arrays[i]
 
     def next(self):
-        if self._lib.sl_next(self._h, self._ptr, self._buf.size) != 0:
+        """The next batch as a tensor sharing the numpy buffer's memory."""
+        i = self._i
+        if self._lib.sl_next(self._h, self._ptrs[i], self._n) != 0:
             raise LoaderError("next batch: " + _last_error(self._lib))
-        return self._tensor
+        self._i = (i + 1) % len(self._arrays)
+        return self._tensors[i]
 
     def state(self):
         """The resume point: {seed, epoch, position, world_size} as in train.LoaderState."""

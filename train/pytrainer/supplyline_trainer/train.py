@@ -21,6 +21,35 @@ Defaults mirror train.Hyper.WithDefaults and train.ModelConfig.WithDefaults,
 with one addition: hyper.total_steps = 0 means this job's target_step, so a
 run split into segments must set total_steps to keep one cosine schedule.
 
+Batches: an optimiser step takes hyper.global_batch windows over all ranks
+(0 means batch_size x world_size). Each rank asks the loader for
+global_batch/world_size windows at once (its contiguous slice of the global
+batch, see train/loader/doc.go) and runs them as accum =
+global_batch/(batch_size x world_size) micro-batches of batch_size, with
+DDP's gradient all-reduce on the last one only. The loss of each
+micro-batch is divided by accum, so every step minimises the mean loss of
+the same global batch whatever the world size; a checkpoint records the
+global batch and a resume with another one is refused.
+
+Checkpoints are written at target_step and, when hyper.checkpoint_every is
+set, every that many steps before it; each moves <checkpoint_dir>/latest.
+Torch runs with deterministic algorithms on one thread, so on CPU a run
+resumed from a checkpoint repeats the straight run's losses bit for bit.
+
+Test and benchmark hooks, off unless set:
+  SUPPLYLINE_DEBUG_DIR=d   each rank appends one JSON line per step to
+                           d/rank-<r>.jsonl: the step, a hash of each window
+                           of its batch and of the whole batch, its loss
+                           (float.hex), and the seconds spent in the loader
+                           and in the whole step.
+  SUPPLYLINE_DEBUG_HANG_AFTER_STEP=k
+                           rank 0 stops making progress after step k (and
+                           its checkpoint and progress line), so that a test
+                           can kill the job at a known step.
+  --synthetic              train on 8 batches read once and held in memory,
+                           cycled; no checkpoint is written. It is the
+                           baseline of the data-stall benchmark.
+
 The learning rate at the step that takes the model from step s to s+1 is
 lr*(s+1)/warmup during warm-up, then a cosine from lr down to lr/10 over the
 remaining total_steps-warmup steps, and lr/10 after it. It is a function of
@@ -29,6 +58,8 @@ the step alone, so resuming needs no scheduler state.
 
 import argparse
 import base64
+import contextlib
+import hashlib
 import json
 import math
 import os
@@ -83,6 +114,8 @@ def hyper_with_defaults(h, target_step):
         "total_steps": int(h.get("total_steps") or target_step),
         "weight_decay": float(h.get("weight_decay") or 0.01),
         "log_every": int(h.get("log_every") or 10),
+        "checkpoint_every": int(h.get("checkpoint_every") or 0),
+        "global_batch": int(h.get("global_batch") or 0),
     }
     return out
 
@@ -111,9 +144,15 @@ def load_spec(path):
         errs.append("model.dim: %d is not a multiple of heads %d" % (m["dim"], m["heads"]))
     spec["model"] = m
     spec["hyper"] = hyper_with_defaults(spec.get("hyper"), target)
+    h = spec["hyper"]
     for k in ("batch_size", "warmup_steps", "total_steps", "log_every"):
-        if spec["hyper"][k] <= 0:
-            errs.append("hyper.%s: must be positive, got %d" % (k, spec["hyper"][k]))
+        if h[k] <= 0:
+            errs.append("hyper.%s: must be positive, got %d" % (k, h[k]))
+    if h["checkpoint_every"] < 0:
+        errs.append("hyper.checkpoint_every: must not be negative, got %d" % h["checkpoint_every"])
+    if h["batch_size"] > 0 and (h["global_batch"] < 0 or h["global_batch"] % (h["batch_size"] * spec["world_size"])):
+        errs.append("hyper.global_batch: must be a multiple of batch_size %d x world_size %d, got %d"
+                    % (h["batch_size"], spec["world_size"], h["global_batch"]))
     if errs:
         raise SpecError("invalid job spec %s: %s" % (path, "; ".join(errs)))
     return spec
@@ -225,7 +264,33 @@ def progress(step, loss, tps, tokens_seen, checkpoint=None, done=False):
     sys.stdout.flush()
 
 
-def train(spec):
+class DebugLog:
+    """SUPPLYLINE_DEBUG_DIR's per-rank step log (see the module doc)."""
+
+    def __init__(self, rank):
+        d = os.environ.get("SUPPLYLINE_DEBUG_DIR")
+        self.f = None
+        if d:
+            os.makedirs(d, exist_ok=True)
+            self.f = open(os.path.join(d, "rank-%d.jsonl" % rank), "a")
+
+    def step(self, step, rows, loss, next_s, step_s):
+        if not self.f:
+            return
+        a = rows.numpy()
+        line = {
+            "step": step,
+            "rows": [hashlib.sha256(r.tobytes()).hexdigest()[:16] for r in a],
+            "batch": hashlib.sha256(a.tobytes()).hexdigest()[:16],
+            "loss": float(loss).hex(),
+            "next_s": next_s,
+            "step_s": step_s,
+        }
+        self.f.write(json.dumps(line) + "\n")
+        self.f.flush()
+
+
+def train(spec, synthetic=False):
     rank = int(os.environ.get("RANK", "0"))
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world != spec["world_size"]:
@@ -243,6 +308,7 @@ def train(spec):
     ckpt_dir = local_path(spec["checkpoint_dir"], "checkpoint_dir")
 
     torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
     torch.manual_seed(spec["seed"])
     random.seed(spec["seed"])
     model = GPT.from_config(mcfg)
@@ -265,6 +331,7 @@ def train(spec):
         step, tokens_seen, loss_val = int(st["step"]), int(st["tokens_seen"]), float(st.get("loss", float("nan")))
         loader_state = st["loader"]
         set_rng_state(st.get("rng") or {})
+        resumed_global = int(st.get("global_batch") or 0)
     if step > target:
         raise SpecError("resume_from is at step %d, past target_step %d" % (step, target))
     if step == target:  # a retried segment that had already finished
@@ -274,40 +341,26 @@ def train(spec):
 
     ddp = DDP(model, broadcast_buffers=False)
     seq, batch = mcfg["context_len"], hyper["batch_size"]
-    loader = Loader(lib, manifest_path, seq, batch, rank, world,
+    global_batch = hyper["global_batch"] or batch * world
+    accum = global_batch // (batch * world)
+    if spec.get("resume_from") and resumed_global and resumed_global != global_batch:
+        raise SpecError("resume_from %s: the checkpoint was trained with a global batch of %d windows, this job asks for %d "
+                        "(set hyper.global_batch to keep it)" % (rdir, resumed_global, global_batch))
+    loader = Loader(lib, manifest_path, seq, batch * accum, rank, world,
                     int(loader_state["seed"]), int(loader_state["epoch"]), int(loader_state["position"]))
-    step_tokens = batch * world * seq
+    step_tokens = global_batch * seq
+    synth = [loader.next().clone() for _ in range(8)] if synthetic else None
+    debug = DebugLog(rank)
+    hang_after = int(os.environ.get("SUPPLYLINE_DEBUG_HANG_AFTER_STEP") or 0)
+    every = hyper["checkpoint_every"]
 
-    t0, tokens0 = time.perf_counter(), tokens_seen
-    while step < target:
-        for g in optimizer.param_groups:
-            g["lr"] = lr_at(step, hyper)
-        rows = loader.next()
-        x, y = rows[:, :-1], rows[:, 1:]
-        logits = ddp(x)
-        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(ddp.parameters(), 1.0)
-        optimizer.step()
-        step += 1
-        tokens_seen += step_tokens
-        if step % hyper["log_every"] == 0 or step == target:
-            mean = loss.detach().clone()
-            dist.all_reduce(mean, op=dist.ReduceOp.SUM)
-            loss_val = mean.item() / world
-            now = time.perf_counter()
-            tps = (tokens_seen - tokens0) / max(now - t0, 1e-9)
-            t0, tokens0 = now, tokens_seen
-            if rank == 0 and step != target:
-                progress(step, loss_val, tps, tokens_seen)
-
-    if rank == 0:
-        state = {
+    def state_at(step):
+        return {
             "step": step,
             "tokens_seen": tokens_seen,
             "loss": loss_val if math.isfinite(loss_val) else 0.0,
             "loader": {**loader.state(), "world_size": world},
+            "global_batch": global_batch,
             "rng": rng_state(),
             "model": mcfg,
             "hyper": hyper,
@@ -318,8 +371,48 @@ def train(spec):
                 "cutoff": manifest.get("cutoff", ""),
             },
         }
-        ckpt = write_checkpoint(ckpt_dir, step, model, optimizer, state)
-        progress(step, state["loss"], tps, tokens_seen, checkpoint=ckpt, done=True)
+
+    t0, tokens0, tps = time.perf_counter(), tokens_seen, 0.0
+    while step < target:
+        t_step = time.perf_counter()
+        for g in optimizer.param_groups:
+            g["lr"] = lr_at(step, hyper)
+        rows = synth[step % len(synth)] if synth else loader.next()
+        t_next = time.perf_counter() - t_step
+        optimizer.zero_grad(set_to_none=True)
+        local = 0.0
+        for i in range(accum):
+            micro = rows[i * batch:(i + 1) * batch]
+            x, y = micro[:, :-1], micro[:, 1:]
+            # Gradients are all-reduced once per step, on the last micro-batch.
+            with ddp.no_sync() if i < accum - 1 else contextlib.nullcontext():
+                logits = ddp(x)
+                loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
+                (loss / accum).backward()
+            local += loss.item()
+        local /= accum
+        torch.nn.utils.clip_grad_norm_(ddp.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        tokens_seen += step_tokens
+        debug.step(step, rows, local, t_next, time.perf_counter() - t_step)
+        ckpt_now = every and step % every == 0 and step != target and not synth
+        if step % hyper["log_every"] == 0 or step == target or ckpt_now:
+            mean = torch.tensor([local], dtype=torch.float64)
+            dist.all_reduce(mean, op=dist.ReduceOp.SUM)
+            loss_val = mean.item() / world
+            now = time.perf_counter()
+            tps = (tokens_seen - tokens0) / max(now - t0, 1e-9)
+            t0, tokens0 = now, tokens_seen
+            if rank == 0 and step != target:
+                ckpt = write_checkpoint(ckpt_dir, step, model, optimizer, state_at(step)) if ckpt_now else None
+                progress(step, loss_val, tps, tokens_seen, checkpoint=ckpt)
+        if rank == 0 and step == hang_after:
+            time.sleep(3600)
+
+    if rank == 0:
+        ckpt = None if synth else write_checkpoint(ckpt_dir, step, model, optimizer, state_at(step))
+        progress(step, loss_val if math.isfinite(loss_val) else 0.0, tps, tokens_seen, checkpoint=ckpt, done=True)
     dist.barrier()
     loader.close()
 
@@ -327,13 +420,15 @@ def train(spec):
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="supplyline_trainer.train", description="Supplyline's reference PyTorch trainer")
     ap.add_argument("--spec", required=True, help="path of the job spec (train.JobSpec as JSON)")
+    ap.add_argument("--synthetic", action="store_true",
+                    help="benchmark baseline: cycle 8 batches held in memory, write no checkpoint")
     args = ap.parse_args(argv)
     rank = os.environ.get("RANK", "0")
     try:
         spec = load_spec(args.spec)
         dist.init_process_group("gloo")
         try:
-            train(spec)
+            train(spec, synthetic=args.synthetic)
         finally:
             dist.destroy_process_group()
     except SpecError as e:
