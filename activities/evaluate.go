@@ -21,6 +21,8 @@ type EvaluateInput struct {
 	OutDir string
 	// Seed of the simulators' demand draws.
 	Seed int64
+	// Backend that trained the checkpoint, recorded in the scorecard.
+	Backend string
 }
 
 // EvaluateOutput carries the scorecard's headline numbers; the full scorecard is at ScorecardPath.
@@ -37,7 +39,7 @@ type EvaluateOutput struct {
 // Evaluate scores the checkpoint and writes the scorecard.
 func (a *Activities) Evaluate(ctx context.Context, in EvaluateInput) (EvaluateOutput, error) {
 	activity.RecordHeartbeat(ctx, "evaluating")
-	cfg := eval.Config{CheckpointDir: in.CheckpointDir, ShardManifest: in.ShardManifest, RunID: in.RunID}
+	cfg := eval.Config{CheckpointDir: in.CheckpointDir, ShardManifest: in.ShardManifest, RunID: in.RunID, Backend: in.Backend}
 	cfg.Replenish.Seed = in.Seed
 	if err := cfg.Validate(); err != nil {
 		return EvaluateOutput{}, permanent(ErrTypeInvalidConfig, err)

@@ -30,6 +30,10 @@ type Config struct {
 	// RunID names the training run. Empty means the name of the directory
 	// that holds the checkpoint.
 	RunID string
+	// Backend names the training backend that produced the checkpoint
+	// ("local", "sagemaker-trn1", ...), recorded in the scorecard so that
+	// failover shows where a model was trained. Empty means unknown.
+	Backend string
 	// Replenish is the replenishment task; the zero value is a usable task
 	// (see ReplenishTask).
 	Replenish ReplenishTask
@@ -170,6 +174,7 @@ func Evaluate(ctx context.Context, c Config) (Scorecard, error) {
 		Checkpoint: model.Dir(),
 		Step:       model.Step(),
 		CreatedAt:  time.Now().UTC(),
+		Backend:    c.Backend,
 		Tasks:      results,
 		HeldOut:    heldOut,
 	}

@@ -20,13 +20,15 @@ const (
 // JSON: a workflow can pass it around, and champion/challenger promotion
 // compares two of them.
 type Scorecard struct {
-	Schema     string       `json:"schema"`
-	Version    int          `json:"version"`
-	RunID      string       `json:"run_id"`
-	Checkpoint string       `json:"checkpoint"`
-	Step       int          `json:"step"`
-	CreatedAt  time.Time    `json:"created_at"`
-	Tasks      []TaskResult `json:"tasks"`
+	Schema     string `json:"schema"`
+	Version    int    `json:"version"`
+	RunID      string `json:"run_id"`
+	Checkpoint string `json:"checkpoint"`
+	Step       int    `json:"step"`
+	// Backend is the training backend that produced the checkpoint.
+	Backend   string       `json:"backend,omitempty"`
+	CreatedAt time.Time    `json:"created_at"`
+	Tasks     []TaskResult `json:"tasks"`
 	// HeldOut is nil when held-out scoring was switched off.
 	HeldOut *HeldOut `json:"heldout,omitempty"`
 }
@@ -77,6 +79,9 @@ func (s Scorecard) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Scorecard: run %s, step %d\n\n", orDash(s.RunID), s.Step)
 	fmt.Fprintf(&b, "Checkpoint `%s`, evaluated %s (%s v%d).\n", s.Checkpoint, s.CreatedAt.UTC().Format(time.RFC3339), s.Schema, s.Version)
+	if s.Backend != "" {
+		fmt.Fprintf(&b, "Trained on backend `%s`.\n", s.Backend)
+	}
 	for _, t := range s.Tasks {
 		fmt.Fprintf(&b, "\n## Task %s\n\n", t.Name)
 		if len(t.Params) > 0 {

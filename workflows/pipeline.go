@@ -150,6 +150,7 @@ func Pipeline(ctx workflow.Context, in PipelineInput) (PipelineOutput, error) {
 		ShardManifest: out.Tokenize.ManifestPath,
 		OutDir:        filepath.Join(runDir, "eval"),
 		Seed:          cfg.Seed,
+		Backend:       out.Train.Backend,
 	}).Get(ctx, &out.Eval)
 	if err != nil {
 		return fail(err)

@@ -115,6 +115,9 @@ func TestEndToEnd(t *testing.T) {
 	if err := json.Unmarshal(b, &sc); err != nil {
 		t.Fatal(err)
 	}
+	if sc.Backend != "local" || sc.Backend != res.Train.Backend {
+		t.Errorf("scorecard backend %q, want the backend that trained (%q)", sc.Backend, res.Train.Backend)
+	}
 	if sc.Schema != eval.ScorecardSchema {
 		t.Errorf("scorecard schema %q, want %q", sc.Schema, eval.ScorecardSchema)
 	}
