@@ -1,13 +1,9 @@
 package tokenize
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // Shards is a verified shard directory held in memory.
@@ -42,7 +38,9 @@ func (s *Split) Doc(i int) []uint32 { return s.Tokens[s.Offsets[i]:s.Offsets[i+1
 // named splits (SplitTrain, SplitVal; none named means both), checking each
 // one's sha256 (else *ChecksumError) and its layout against the manifest:
 // dtype, sizes, offsets, and token ids below VocabSize when VocabSize is set
-// (else ErrShardFormat). Hashes compare without regard to hex case.
+// (else ErrShardFormat). Hashes compare without regard to hex case. The
+// checks are VerifyTokenizer and VerifyShard, which other readers (the
+// training loader maps its shards) make as well.
 //
 // Naming one split spares a caller that needs only it (the training loader
 // reads train) the time and memory of the other.
@@ -60,29 +58,19 @@ func OpenShards(manifestPath string, splits ...string) (*Shards, error) {
 			return nil, fmt.Errorf("%w: no split %q", ErrInvalidConfig, name)
 		}
 	}
-	mpath := filepath.Join(dir, ManifestFile)
-	got, err := TokenizerHashOf(dir)
+	if err := VerifyTokenizer(dir, m.TokenizerHash); err != nil {
+		return nil, err
+	}
+	width, err := DTypeWidth(m.DType)
 	if err != nil {
-		return nil, fmt.Errorf("tokenize: %s: tokenizer: %w", mpath, err)
-	}
-	if !strings.EqualFold(got, m.TokenizerHash) {
-		return nil, &TokenizerMismatchError{Manifest: mpath, Dir: dir, Want: m.TokenizerHash, Got: got}
-	}
-	var width int
-	switch m.DType {
-	case "uint16":
-		width = 2
-	case "uint32":
-		width = 4
-	default:
-		return nil, fmt.Errorf("%w: %s: dtype %q", ErrShardFormat, mpath, m.DType)
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ManifestFile), err)
 	}
 	s := &Shards{Manifest: m, Dir: dir, splits: map[string]*Split{}}
 	for _, name := range splits {
 		infos := shardsOf[name]
 		sp := &Split{Tokens: make([]uint32, 0, binTokens(dir, infos, width)), Offsets: []uint64{0}}
 		for _, info := range infos {
-			if err := readShard(dir, info, width, m.VocabSize, sp); err != nil {
+			if err := readShard(dir, info, m, width, sp); err != nil {
 				return nil, err
 			}
 		}
@@ -103,53 +91,22 @@ func binTokens(dir string, infos []ShardInfo, width int) int64 {
 	return n
 }
 
-// readShard verifies one shard and appends it to sp.
-func readShard(dir string, info ShardInfo, width, vocab int, sp *Split) error {
-	binPath, idxPath := filepath.Join(dir, info.Bin), filepath.Join(dir, info.Idx)
-	bin, err := os.ReadFile(binPath)
+// readShard reads one shard, verifies it (VerifyShard) and appends it to sp.
+func readShard(dir string, info ShardInfo, m Manifest, width int, sp *Split) error {
+	info.Bin, info.Idx = filepath.Join(dir, info.Bin), filepath.Join(dir, info.Idx)
+	bin, err := os.ReadFile(info.Bin)
 	if err != nil {
 		return err
 	}
-	idx, err := os.ReadFile(idxPath)
+	idx, err := os.ReadFile(info.Idx)
 	if err != nil {
 		return err
 	}
-	h := sha256.New()
-	h.Write(bin)
-	h.Write(idx)
-	if got := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(got, info.SHA256) {
-		return &ChecksumError{Bin: binPath, Idx: idxPath, Want: info.SHA256, Got: got}
+	if err := VerifyShard(info, bin, idx, m.DType, m.VocabSize); err != nil {
+		return err
 	}
-	if int64(len(bin)) != info.Tokens*int64(width) {
-		return fmt.Errorf("%w: %s: %d bytes, manifest says %d tokens of %d bytes", ErrShardFormat, binPath, len(bin), info.Tokens, width)
-	}
-	if int64(len(idx)) != 8*(info.Docs+1) {
-		return fmt.Errorf("%w: %s: %d bytes, manifest says %d docs", ErrShardFormat, idxPath, len(idx), info.Docs)
-	}
-	base := uint64(len(sp.Tokens))
-	prev := uint64(0)
-	for i := 0; i < len(idx); i += 8 {
-		o := binary.LittleEndian.Uint64(idx[i:])
-		if (i == 0 && o != 0) || o < prev || o > uint64(info.Tokens) || (i == len(idx)-8 && o != uint64(info.Tokens)) {
-			return fmt.Errorf("%w: %s: offset %d at entry %d out of order or range", ErrShardFormat, idxPath, o, i/8)
-		}
-		prev = o
-		if i > 0 {
-			sp.Offsets = append(sp.Offsets, base+o)
-		}
-	}
-	for i := 0; i < len(bin); i += width {
-		var t uint32
-		if width == 2 {
-			t = uint32(binary.LittleEndian.Uint16(bin[i:]))
-		} else {
-			t = binary.LittleEndian.Uint32(bin[i:])
-		}
-		if vocab > 0 && uint64(t) >= uint64(vocab) {
-			return fmt.Errorf("%w: %s: token %d is id %d, outside the vocabulary of %d", ErrShardFormat, binPath, i/width, t, vocab)
-		}
-		sp.Tokens = append(sp.Tokens, t)
-	}
+	sp.Offsets = appendOffsets(sp.Offsets, idx, uint64(len(sp.Tokens)))
+	sp.Tokens = appendTokens(sp.Tokens, bin, width)
 	return nil
 }
 

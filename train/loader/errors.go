@@ -16,7 +16,7 @@ import (
 //   - ErrBadShard (wrapped by *ShardError): a shard is malformed (wrong size,
 //     bad offsets, a token id outside the vocabulary, unknown dtype).
 //
-// The shards are read by tokenize.OpenShards; the three typed errors also
+// The shards are checked by tokenize.VerifyShard (over the mapped bytes); the three typed errors also
 // wrap the tokenize error they translate, so errors.Is and errors.As match
 // tokenize.ErrChecksum, tokenize.ErrTokenizerMismatch, tokenize.ErrShardFormat
 // and their types as well.

@@ -284,7 +284,7 @@ func TestChecksumErrorIsTyped(t *testing.T) {
 }
 
 func TestOpenRefusesThroughTokenize(t *testing.T) {
-	// The shards are read by tokenize.OpenShards: its refusals come back as
+	// The shards are checked by tokenize.VerifyShard: its refusals come back as
 	// this package's errors and still match tokenize's.
 	t.Run("token outside the vocabulary", func(t *testing.T) {
 		doc := make([]uint32, 64)

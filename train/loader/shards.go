@@ -1,14 +1,11 @@
 package loader
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"unsafe"
 
 	"github.com/supplyline/supplyline/tokenize"
@@ -36,11 +33,11 @@ type shard struct {
 var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 // openTrain maps and verifies the train split of the shard manifest at
-// manifestPath, with the checks and errors of tokenize.OpenShards (the
-// tokenizer hash, each shard's sha256, sizes, offsets, token ids below
-// VocabSize), translated by fromTokenize. The checksum is taken over the
-// mapping itself, so what is verified is what is read, and no second copy
-// of the tokens is made.
+// manifestPath, with the checks and errors of tokenize.OpenShards
+// (tokenize.VerifyTokenizer, then tokenize.VerifyShard on each shard),
+// translated by fromTokenize. The shards are verified over the mappings
+// themselves, so what is verified is what is read, and no second copy of
+// the tokens is made.
 func openTrain(manifestPath string) (*stream, error) {
 	if !littleEndian {
 		return nil, fmt.Errorf("loader: big-endian hosts are not supported (shards are little-endian and read in place)")
@@ -49,26 +46,16 @@ func openTrain(manifestPath string) (*stream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loader: %w", err)
 	}
-	mpath := filepath.Join(dir, tokenize.ManifestFile)
-	got, err := tokenize.TokenizerHashOf(dir)
+	if err := tokenize.VerifyTokenizer(dir, m.TokenizerHash); err != nil {
+		return nil, fromTokenize(manifestPath, err)
+	}
+	width, err := tokenize.DTypeWidth(m.DType)
 	if err != nil {
-		return nil, fmt.Errorf("loader: %s: tokenizer: %w", mpath, err)
-	}
-	if !strings.EqualFold(got, m.TokenizerHash) {
-		return nil, fromTokenize(manifestPath, &tokenize.TokenizerMismatchError{Manifest: mpath, Dir: dir, Want: m.TokenizerHash, Got: got})
-	}
-	var width int
-	switch m.DType {
-	case "uint16":
-		width = 2
-	case "uint32":
-		width = 4
-	default:
-		return nil, fromTokenize(manifestPath, fmt.Errorf("%w: %s: dtype %q", tokenize.ErrShardFormat, mpath, m.DType))
+		return nil, fromTokenize(manifestPath, fmt.Errorf("%s: %w", filepath.Join(dir, tokenize.ManifestFile), err))
 	}
 	s := &stream{}
 	for _, info := range m.Train {
-		sh, err := mapShard(dir, info, width, m.VocabSize)
+		sh, err := mapShard(dir, info, m, width)
 		if err != nil {
 			s.close()
 			return nil, fromTokenize(manifestPath, err)
@@ -81,11 +68,12 @@ func openTrain(manifestPath string) (*stream, error) {
 	return s, nil
 }
 
-// mapShard maps one shard's .bin and verifies it with its .idx, which is
-// only read for the checksum and the layout check.
-func mapShard(dir string, info tokenize.ShardInfo, width, vocab int) (sh shard, err error) {
-	binPath, idxPath := filepath.Join(dir, info.Bin), filepath.Join(dir, info.Idx)
-	bin, unmap, err := mapFile(binPath)
+// mapShard maps one shard's .bin, reads its .idx (needed only for the
+// checksum and the layout check), verifies both with tokenize.VerifyShard,
+// and views the mapping as token ids of width bytes.
+func mapShard(dir string, info tokenize.ShardInfo, m tokenize.Manifest, width int) (sh shard, err error) {
+	info.Bin, info.Idx = filepath.Join(dir, info.Bin), filepath.Join(dir, info.Idx)
+	bin, unmap, err := mapFile(info.Bin)
 	if err != nil {
 		return sh, err
 	}
@@ -94,29 +82,12 @@ func mapShard(dir string, info tokenize.ShardInfo, width, vocab int) (sh shard, 
 			unmap()
 		}
 	}()
-	idx, err := os.ReadFile(idxPath)
+	idx, err := os.ReadFile(info.Idx)
 	if err != nil {
 		return sh, err
 	}
-	h := sha256.New()
-	h.Write(bin)
-	h.Write(idx)
-	if got := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(got, info.SHA256) {
-		return sh, &tokenize.ChecksumError{Bin: binPath, Idx: idxPath, Want: info.SHA256, Got: got}
-	}
-	if int64(len(bin)) != info.Tokens*int64(width) {
-		return sh, fmt.Errorf("%w: %s: %d bytes, manifest says %d tokens of %d bytes", tokenize.ErrShardFormat, binPath, len(bin), info.Tokens, width)
-	}
-	if int64(len(idx)) != 8*(info.Docs+1) {
-		return sh, fmt.Errorf("%w: %s: %d bytes, manifest says %d docs", tokenize.ErrShardFormat, idxPath, len(idx), info.Docs)
-	}
-	prev := uint64(0)
-	for i := 0; i < len(idx); i += 8 {
-		o := binary.LittleEndian.Uint64(idx[i:])
-		if (i == 0 && o != 0) || o < prev || o > uint64(info.Tokens) || (i == len(idx)-8 && o != uint64(info.Tokens)) {
-			return sh, fmt.Errorf("%w: %s: offset %d at entry %d out of order or range", tokenize.ErrShardFormat, idxPath, o, i/8)
-		}
-		prev = o
+	if err := tokenize.VerifyShard(info, bin, idx, m.DType, m.VocabSize); err != nil {
+		return sh, err
 	}
 	sh.unmap = unmap
 	if len(bin) == 0 {
@@ -124,41 +95,10 @@ func mapShard(dir string, info tokenize.ShardInfo, width, vocab int) (sh shard, 
 	}
 	if width == 2 {
 		sh.u16 = unsafe.Slice((*uint16)(unsafe.Pointer(&bin[0])), len(bin)/2)
-		if at := firstAbove(sh.u16, vocab); at >= 0 {
-			return sh, outOfVocab(binPath, at, uint32(sh.u16[at]), vocab)
-		}
 	} else {
 		sh.u32 = unsafe.Slice((*uint32)(unsafe.Pointer(&bin[0])), len(bin)/4)
-		if at := firstAbove(sh.u32, vocab); at >= 0 {
-			return sh, outOfVocab(binPath, at, sh.u32[at], vocab)
-		}
 	}
 	return sh, nil
-}
-
-// firstAbove returns the index of the first id >= vocab, or -1 (also when
-// vocab is 0, i.e. unknown).
-func firstAbove[T uint16 | uint32](ids []T, vocab int) int {
-	if vocab <= 0 {
-		return -1
-	}
-	var hi T
-	for _, t := range ids { // branch-free scan; locate only on failure
-		hi = max(hi, t)
-	}
-	if uint64(hi) < uint64(vocab) {
-		return -1
-	}
-	for i, t := range ids {
-		if uint64(t) >= uint64(vocab) {
-			return i
-		}
-	}
-	return -1
-}
-
-func outOfVocab(binPath string, at int, id uint32, vocab int) error {
-	return fmt.Errorf("%w: %s: token %d is id %d, outside the vocabulary of %d", tokenize.ErrShardFormat, binPath, at, id, vocab)
 }
 
 // read writes the tokens [pos, pos+len(dst)) of the stream into dst,
