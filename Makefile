@@ -23,5 +23,9 @@ build: ## the CLI and the loader's C shared library, side by side in bin/
 bench: ## benchmarks with their peers in the same run (see BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
 
+.PHONY: bench-duckdb
+bench-duckdb: ## ingest and a Parquet aggregate against DuckDB, same files, same run (own module: cgo; the first build takes minutes)
+	cd bench/duckdb && CGO_ENABLED=1 $(GO) run . $(ARGS)
+
 clean:
 	rm -rf $(BIN) .run
