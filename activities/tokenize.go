@@ -20,8 +20,12 @@ type TokenizeInput struct {
 	VocabSize int
 	// Cutoff: events before it train, the rest validate and evaluate.
 	Cutoff time.Time
-	// InputHash is the canonical table's content hash, recorded as lineage.
+	// InputHash is the canonical table's content hash, recorded as lineage
+	// and part of the shard cache key.
 	InputHash string
+	// CacheDir is the content-addressed shard cache; a rerun over unchanged
+	// inputs and config reuses its shards. Empty means no cache.
+	CacheDir string
 }
 
 // TokenizeOutput summarises the shards; the manifest is at ManifestPath.
@@ -34,6 +38,8 @@ type TokenizeOutput struct {
 	TrainDocs     int64
 	ValDocs       int64
 	Cutoff        time.Time
+	// CacheHit says the shards were reused from the cache.
+	CacheHit bool
 }
 
 // Tokenize renders, trains the BPE, encodes and writes shards plus manifest.
@@ -47,13 +53,13 @@ func (a *Activities) Tokenize(ctx context.Context, in TokenizeInput) (TokenizeOu
 		return TokenizeOutput{}, err
 	}
 	activity.RecordHeartbeat(ctx, fmt.Sprintf("tokenizing %d events", len(events)))
-	m, err := tokenize.Build(ctx, tokenize.BuildConfig{
+	m, err := tokenize.BuildCached(ctx, tokenize.BuildConfig{
 		Events:    events,
 		OutDir:    in.OutDir,
 		VocabSize: in.VocabSize,
 		Cutoff:    in.Cutoff,
 		InputHash: in.InputHash,
-	})
+	}, in.CacheDir)
 	if err != nil {
 		return TokenizeOutput{}, err
 	}
@@ -64,6 +70,7 @@ func (a *Activities) Tokenize(ctx context.Context, in TokenizeInput) (TokenizeOu
 		TrainDocs:     m.Docs["train"],
 		ValDocs:       m.Docs["val"],
 		Cutoff:        m.Cutoff,
+		CacheHit:      m.CacheHit,
 	}
 	for _, s := range m.Train {
 		out.TrainTokens += s.Tokens

@@ -50,6 +50,12 @@ type Manifest struct {
 	// Unrendered counts, by event type, the input events that fit no
 	// document (see Render), so that nothing is dropped silently.
 	Unrendered map[string]int64 `json:"unrendered,omitempty"`
+	// CacheKey is the build's content address (BuildConfig.CacheKey); empty
+	// when the build was not cacheable (no input hash).
+	CacheKey string `json:"cache_key,omitempty"`
+	// CacheHit records that these shards were reused from the shard cache
+	// instead of being built again.
+	CacheHit bool `json:"cache_hit,omitempty"`
 }
 
 // ShardInfo describes one shard: a .bin and its .idx, named relative to the manifest.

@@ -97,7 +97,13 @@ func (w *ShardWriter) name(ext string) string {
 }
 
 func (w *ShardWriter) open() error {
-	f, err := os.Create(filepath.Join(w.dir, w.name("bin")))
+	// Remove first: a shard from an earlier build may be hard-linked into
+	// the shard cache, and truncating it in place would corrupt the cache.
+	path := filepath.Join(w.dir, w.name("bin"))
+	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}

@@ -81,6 +81,12 @@ func (c RunConfig) WithDefaults() RunConfig {
 	if c.WorldSize == 0 {
 		c.WorldSize = 2
 	}
+	// A fixed global batch keeps the sample order and the optimisation the
+	// same when a segment runs on another number of ranks (failover, a GPU
+	// host): the trainer makes it up with gradient accumulation.
+	if c.Hyper.GlobalBatch == 0 {
+		c.Hyper.GlobalBatch = c.Hyper.BatchSize * c.WorldSize
+	}
 	if len(c.Backends) == 0 {
 		c.Backends = []string{"local"}
 	}

@@ -102,6 +102,7 @@ func Pipeline(ctx workflow.Context, in PipelineInput) (PipelineOutput, error) {
 		VocabSize:    cfg.VocabSize,
 		Cutoff:       cfg.cutoff(out.Ingest.MinTime, out.Ingest.MaxTime),
 		InputHash:    out.Ingest.ContentHash,
+		CacheDir:     filepath.Join(cfg.WorkDir, "cache", "shards"),
 	}).Get(ctx, &out.Tokenize)
 	if err != nil {
 		return fail(err)
