@@ -1,5 +1,7 @@
 // Package local is the train.Launcher that runs the trainer with torchrun on
-// this host: N CPU processes (two by default) that rendezvous over gloo.
+// this host: N CPU processes (two by default) that rendezvous over gloo or,
+// where New finds NVIDIA GPUs, one process per GPU on CUDA with NCCL
+// (SUPPLYLINE_DEVICE=cuda; see Options.NProcPerNode).
 //
 // Each job lives in a directory of its own, Root/<id>, where id is the first
 // 16 hex digits of the SHA-256 of the idempotency key. The directory holds

@@ -24,6 +24,7 @@ import (
 type Launcher struct {
 	opts Options
 	log  *slog.Logger
+	gpus int // NVIDIA GPUs found by New; zero runs the ranks on the CPU
 }
 
 var _ train.Launcher = (*Launcher)(nil)
@@ -53,7 +54,11 @@ func New(opts Options) (*Launcher, error) {
 	if err := os.MkdirAll(o.Root, 0o755); err != nil {
 		return nil, fmt.Errorf("local: root: %w", err)
 	}
-	return &Launcher{opts: o, log: o.Logger.With("launcher", "local")}, nil
+	l := &Launcher{opts: o, log: o.Logger.With("launcher", "local"), gpus: hostGPUs()}
+	if l.gpus > 0 {
+		l.log.Info("GPUs found: ranks default to one per GPU on CUDA", "gpus", l.gpus)
+	}
+	return l, nil
 }
 
 // Name returns "local".
@@ -168,13 +173,7 @@ func (l *Launcher) running() (int, error) {
 const wrapper = `trap 'true' TERM; "$@"; echo $? >` + exitCodeFile + `.tmp && mv ` + exitCodeFile + `.tmp ` + exitCodeFile
 
 func (l *Launcher) launch(dir string, id train.JobID, spec train.JobSpec, log *slog.Logger) error {
-	nproc := l.opts.NProcPerNode
-	if nproc == 0 {
-		nproc = spec.WorldSize
-	}
-	if nproc == 0 {
-		nproc = DefaultNProcPerNode
-	}
+	nproc, deviceEnv := rankPlan(l.opts.NProcPerNode, spec.WorldSize, l.gpus, os.Getenv(DeviceEnv))
 	spec.WorldSize = nproc
 	if spec.LoaderLib == "" {
 		spec.LoaderLib = l.opts.LoaderLib
@@ -224,6 +223,7 @@ func (l *Launcher) launch(dir string, id train.JobID, spec train.JobSpec, log *s
 		LoaderLibEnv+"="+spec.LoaderLib,
 		"SUPPLYLINE_SPEC="+specPath,
 	)
+	env = append(env, deviceEnv...)
 	env = append(env, l.opts.ExtraEnv...) // os/exec keeps the last of duplicate keys
 
 	logf, err := os.OpenFile(filepath.Join(dir, logFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)

@@ -11,7 +11,8 @@ import (
 )
 
 // Options configure a Launcher. The zero value runs the embedded trainer with
-// Debian's torchrun on two CPU processes.
+// Debian's torchrun on two CPU processes, or one process per GPU on a host
+// with NVIDIA GPUs.
 type Options struct {
 	// Root is the directory that holds one directory per job. Empty means
 	// $XDG_STATE_HOME/supplyline/jobs, or ~/.local/state/supplyline/jobs when
@@ -35,9 +36,14 @@ type Options struct {
 	// Every rank starts in the job directory, with SUPPLYLINE_SPEC set to the
 	// spec's path, so a custom entry can find the spec too.
 	Entry []string
-	// NProcPerNode is the number of ranks. Zero means the spec's WorldSize,
-	// or 2 when that is zero too. The spec.json the trainer reads carries the
-	// number actually used as its world_size.
+	// NProcPerNode is the number of ranks. Zero means one per GPU when New
+	// finds NVIDIA GPUs (nvidia-smi -L, else /dev/nvidiaN, narrowed by
+	// CUDA_VISIBLE_DEVICES), and the ranks then get SUPPLYLINE_DEVICE=cuda
+	// unless the worker's environment sets it; without GPUs it means the
+	// spec's WorldSize, or 2 when that is zero too. The spec.json the trainer
+	// reads carries the number actually used as its world_size (so on a GPU
+	// host, set the spec's hyper.global_batch to keep the global batch of a
+	// run whose segments may run elsewhere).
 	NProcPerNode int
 	// LoaderLib is the path of libsupplyline_loader.so, passed to every rank
 	// as SUPPLYLINE_LOADER_LIB. A spec's own LoaderLib wins over it. Empty

@@ -27,7 +27,8 @@ want = world * (world + 1) / 2
 if t.item() != want:
     print(f"rank {rank}: all_reduce gave {t.item()}, want {want}", file=sys.stderr)
     sys.exit(1)
-print(f"rank {rank}/{world}: rendezvous ok, spec {os.environ.get('SUPPLYLINE_SPEC')}", file=sys.stderr)
+print(f"rank {rank}/{world}: rendezvous ok, spec {os.environ.get('SUPPLYLINE_SPEC')}, "
+      f"device {os.environ.get('SUPPLYLINE_DEVICE')}", file=sys.stderr)
 
 
 def progress(step, loss, **kw):

@@ -26,14 +26,16 @@ then runs the trainer in this process. Rank 0 copies each progress line the
 trainer prints into /opt/ml/checkpoints/_progress/<job name>.json, which the
 launcher's Describe reads from S3.
 
-Devices: SUPPLYLINE_DEVICE=xla (Trainium) selects the XLA path of
-xla_device.py with the "xla" process-group backend; it needs a trainer that
-accepts train(spec, device=...), and fails with a clear message otherwise.
-Anything else runs the trainer as it runs locally, gloo on the host CPUs.
+Devices: the launcher sets SUPPLYLINE_DEVICE (xla on Trainium, cuda on GPU
+instances) and train.select_device turns it into the device and its
+process-group backend: xla (xla_device.py's XLA path, "xla" backend), cuda
+(cuda:LOCAL_RANK, NCCL), cpu (gloo), or auto when unset (cuda if torch sees
+a GPU, else cpu). The same Device is passed to train(spec, device=...), so
+the backend this script initialises and the device the trainer uses agree.
+A device the container cannot provide ends the job with a message.
 """
 
 import argparse
-import inspect
 import json
 import os
 import sys
@@ -123,7 +125,6 @@ def main(argv=None):
     args, _ = ap.parse_known_args(argv)  # the toolkit passes hyperparameters as flags
 
     from supplyline_trainer import train as T
-    from supplyline_trainer import xla_device
     import torch.distributed as dist
 
     rank = os.environ.get("RANK", "0")
@@ -137,16 +138,11 @@ def main(argv=None):
         if rank == "0":
             job = os.environ.get("SUPPLYLINE_JOB_NAME") or os.environ.get("TRAINING_JOB_NAME", "job")
             sys.stdout = ProgressTee(sys.stdout, os.path.join(CHECKPOINTS, "_progress", job + ".json"))
-        if xla_device.requested():
-            if "device" not in inspect.signature(T.train).parameters:
-                raise T.SpecError("SUPPLYLINE_DEVICE=xla, but this trainer's train() has no device parameter")
-            dist.init_process_group(xla_device.backend())
-            run = lambda: T.train(spec, device=xla_device.device())  # noqa: E731
-        else:
-            dist.init_process_group("gloo")
-            run = lambda: T.train(spec)  # noqa: E731
+        dev = T.select_device()  # $SUPPLYLINE_DEVICE, as the launcher set it
+        dev.prepare()
+        dist.init_process_group(dev.backend)
         try:
-            run()
+            T.train(spec, device=dev)
         finally:
             dist.destroy_process_group()
     except Exception as e:  # noqa: BLE001 - the toolkit reports the exit status; say why

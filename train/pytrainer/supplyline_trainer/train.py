@@ -36,6 +36,26 @@ set, every that many steps before it; each moves <checkpoint_dir>/latest.
 Torch runs with deterministic algorithms on one thread, so on CPU a run
 resumed from a checkpoint repeats the straight run's losses bit for bit.
 
+Devices: SUPPLYLINE_DEVICE picks one (select_device):
+  cpu    gloo; the default where torch sees no GPU, and what every test runs.
+  cuda   NCCL; rank r on cuda:LOCAL_RANK (torch.cuda.set_device), DDP with
+         device_ids; batches copied from the loader's numpy buffer with
+         .to(device, non_blocking=True). Deterministic algorithms with
+         warn_only and CUBLAS_WORKSPACE_CONFIG=:4096:8 (set unless already
+         set): repeatable where CUDA's kernels allow, no bitwise promise.
+  xla    the "xla" backend and xm.xla_device() of xla_device.py (Trainium
+         through torch-neuronx); xm.mark_step() after optimizer.step(),
+         losses read on the host, xm.rendezvous in place of the final
+         barrier, no deterministic-algorithms flag. Untested: no torch_xla
+         or NeuronCores here.
+  auto   (or unset) cuda when torch.cuda.is_available(), else cpu.
+A device that this process cannot use ends it with an error. The model is
+initialised on the CPU and moved, so every device starts from the same
+weights; losses are read from the device only at log steps (every step with
+SUPPLYLINE_DEBUG_DIR). Checkpoints are always written from CPU tensors and
+optimizer.pt is read with map_location="cpu", so a checkpoint written on one
+device resumes on any other and Go inference reads it unchanged.
+
 Test and benchmark hooks, off unless set:
   SUPPLYLINE_DEBUG_DIR=d   each rank appends one JSON line per step to
                            d/rank-<r>.jsonl: the step, a hash of each window
@@ -78,6 +98,7 @@ import torch.nn.functional as F  # noqa: E402
 from torch.nn.parallel import DistributedDataParallel as DDP  # noqa: E402
 
 from supplyline_trainer import safetensors  # noqa: E402
+from supplyline_trainer import xla_device  # noqa: E402
 from supplyline_trainer.loader import Loader  # noqa: E402
 from supplyline_trainer.model import GPT  # noqa: E402
 
@@ -91,6 +112,127 @@ LATEST_FILE = "latest"
 
 class SpecError(Exception):
     """The job spec or its inputs are wrong; retrying cannot help."""
+
+
+DEVICE_ENV = "SUPPLYLINE_DEVICE"
+BACKENDS = {"cpu": "gloo", "cuda": "nccl", "xla": "xla"}
+
+
+class DeviceError(SpecError):
+    """The requested device cannot be used by this process; retrying here cannot help."""
+
+
+class Device:
+    """Where this rank computes: kind is "cpu", "cuda" or "xla", backend the
+    torch.distributed backend that goes with it, index the CUDA device
+    (LOCAL_RANK). Build one with select_device."""
+
+    def __init__(self, kind, index=None, torch_device=None):
+        if kind not in BACKENDS:
+            raise DeviceError("unknown device kind %r" % (kind,))
+        self.kind, self.index, self.backend = kind, index, BACKENDS[kind]
+        self._torch = torch_device
+        if self._torch is None and kind == "cpu":
+            self._torch = torch.device("cpu")
+        elif self._torch is None and kind == "cuda":
+            self._torch = torch.device("cuda", index)
+        self._prepared = False
+
+    @property
+    def torch(self):
+        """The torch.device. On XLA it is looked up on first use, after
+        init_process_group, in the order torch-neuronx's examples use."""
+        if self._torch is None:
+            self._torch = xla_device.device()
+        return self._torch
+
+    def prepare(self):
+        """Process-wide set-up, done once before init_process_group: on CUDA
+        the cuBLAS workspace that deterministic algorithms need and this
+        rank's current device."""
+        if self._prepared:
+            return
+        if self.kind == "cuda":
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.cuda.set_device(self.index)
+        self._prepared = True
+
+    def put(self, batch):
+        """A CPU batch (the loader's buffer) on this device. On CPU it is the
+        buffer itself. On CUDA the buffer is pageable, so the copy has read it
+        when .to returns even with non_blocking, and the loader may refill it."""
+        if self.kind == "cpu":
+            return batch
+        if self.kind == "cuda":
+            return batch.to(self.torch, non_blocking=True)
+        return batch.to(self.torch)
+
+    def __repr__(self):
+        return "Device(%s, backend=%s%s)" % (self.kind, self.backend, "" if self.index is None else ", index=%d" % self.index)
+
+
+def select_device(requested=None, local_rank=None):
+    """The Device for requested ("auto", "cpu", "cuda" or "xla"; None means
+    $SUPPLYLINE_DEVICE, and empty means auto). Auto is CUDA when
+    torch.cuda.is_available(), else CPU; XLA is only ever chosen explicitly.
+    CUDA takes device LOCAL_RANK. Raises DeviceError when the device is not
+    usable here (no CUDA, too few GPUs, no torch_xla)."""
+    if requested is None:
+        requested = os.environ.get(DEVICE_ENV, "")
+    req = str(requested).strip().lower() or "auto"
+    if local_rank is None:
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if req == "auto":
+        req = "cuda" if torch.cuda.is_available() else "cpu"
+    if req == "cpu":
+        return Device("cpu")
+    if req == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError("%s=cuda but CUDA is not available to this torch %s (built for CUDA %s): no GPU visible, "
+                              "no driver, or a CPU-only build; set %s=cpu (or auto) to train on the CPU"
+                              % (DEVICE_ENV, torch.__version__, torch.version.cuda or "none", DEVICE_ENV))
+        n = torch.cuda.device_count()
+        if not 0 <= local_rank < n:
+            raise DeviceError("%s=cuda: LOCAL_RANK %d but %d CUDA device(s) are visible: start at most %d rank(s) per node"
+                              % (DEVICE_ENV, local_rank, n, n))
+        return Device("cuda", local_rank)
+    if req == "xla":
+        if not xla_device.HAVE_XLA:
+            raise DeviceError("%s=xla but torch_xla cannot be imported (%s): the XLA path needs the Neuron training image "
+                              "(torch-neuronx with torch_xla)" % (DEVICE_ENV, xla_device.IMPORT_ERROR))
+        return Device("xla")
+    raise DeviceError("%s=%r: want auto, cpu, cuda or xla" % (DEVICE_ENV, requested))
+
+
+def as_device(device):
+    """device as a Device: None or a string go through select_device; a
+    torch.device of type cpu, cuda or xla is accepted too."""
+    if device is None or isinstance(device, str):
+        return select_device(device)
+    if isinstance(device, Device):
+        return device
+    if isinstance(device, torch.device):
+        if device.type == "cpu":
+            return Device("cpu")
+        if device.type == "cuda":
+            return select_device("cuda", local_rank=device.index)
+        if device.type == "xla":
+            return Device("xla", torch_device=device)
+    raise DeviceError("device %r: want a Device, a torch.device or one of auto, cpu, cuda, xla" % (device,))
+
+
+def set_determinism(dev):
+    """CPU: deterministic algorithms, strictly (an op without a deterministic
+    kernel is an error), so that resume repeats a run bit for bit. CUDA: the
+    same flag with warn_only, since not every CUDA kernel has a deterministic
+    version (CUBLAS_WORKSPACE_CONFIG=:4096:8 is set by Device.prepare unless
+    already set); no bitwise promise there. XLA: left to the compiler."""
+    torch.set_num_threads(1)
+    if dev.kind == "cpu":
+        torch.use_deterministic_algorithms(True)
+    elif dev.kind == "cuda":
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
 
 
 def checkpoint_name(step):
@@ -229,16 +371,47 @@ def write_json_atomic(path, obj):
     os.replace(tmp, path)
 
 
+def cpu_state_dict(state_dict):
+    """state_dict with every tensor on the CPU (CPU tensors are kept as they
+    are). Tensors that share storage on CUDA share one CPU copy, so that
+    safetensors.save still writes tied weights once; XLA tensors expose no
+    storage pointer and are copied one by one (the model ties none)."""
+    out, copies = {}, {}
+    for k, v in state_dict.items():
+        if v.device.type in ("cpu", "xla"):
+            out[k] = v.detach().to("cpu")
+            continue
+        key = (v.data_ptr(), tuple(v.shape), v.dtype)
+        if key not in copies:
+            copies[key] = v.detach().to("cpu")
+        out[k] = copies[key]
+    return out
+
+
+def to_cpu(obj):
+    """obj (an optimizer state_dict: dicts, lists, tuples, tensors) with its tensors on the CPU."""
+    if torch.is_tensor(obj):
+        return obj.detach().to("cpu")
+    if isinstance(obj, dict):
+        return {k: to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_cpu(v) for v in obj)
+    return obj
+
+
 def write_checkpoint(ckpt_dir, step, model, optimizer, state):
-    """Write <ckpt_dir>/step-NNNNNNN/ through a temporary directory, then point latest at it."""
+    """Write <ckpt_dir>/step-NNNNNNN/ through a temporary directory, then point latest at it.
+
+    Everything is written from CPU tensors, so a checkpoint written on any
+    device resumes on any other and Go inference reads it as it is."""
     os.makedirs(ckpt_dir, exist_ok=True)
     name = checkpoint_name(step)
     final = os.path.join(ckpt_dir, name)
     tmp = os.path.join(ckpt_dir, ".%s.tmp-%d" % (name, os.getpid()))
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
-    safetensors.save(safetensors.strip_ddp(model.state_dict()), os.path.join(tmp, MODEL_FILE))
-    torch.save(optimizer.state_dict(), os.path.join(tmp, OPTIMIZER_FILE))
+    safetensors.save(safetensors.strip_ddp(cpu_state_dict(model.state_dict())), os.path.join(tmp, MODEL_FILE))
+    torch.save(to_cpu(optimizer.state_dict()), os.path.join(tmp, OPTIMIZER_FILE))
     write_json_atomic(os.path.join(tmp, STATE_FILE), state)
     if os.path.exists(final):  # a rerun of the same segment: replace it whole
         old = final + ".old-%d" % os.getpid()
@@ -290,7 +463,15 @@ class DebugLog:
         self.f.flush()
 
 
-def train(spec, synthetic=False):
+def train(spec, synthetic=False, device=None):
+    """Run the job spec on device (see as_device; None means
+    $SUPPLYLINE_DEVICE, else auto). The process group must be initialised,
+    with device's backend on CPU and CUDA."""
+    dev = as_device(device)
+    dev.prepare()
+    if dev.kind != "xla" and dist.is_initialized() and dist.get_backend() != dev.backend:
+        raise DeviceError("the process group uses the %s backend, the %s device needs %s"
+                          % (dist.get_backend(), dev.kind, dev.backend))
     rank = int(os.environ.get("RANK", "0"))
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world != spec["world_size"]:
@@ -307,11 +488,12 @@ def train(spec, synthetic=False):
                         % (manifest_path, manifest["vocab_size"], mcfg["vocab_size"]))
     ckpt_dir = local_path(spec["checkpoint_dir"], "checkpoint_dir")
 
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
+    set_determinism(dev)
     torch.manual_seed(spec["seed"])
     random.seed(spec["seed"])
-    model = GPT.from_config(mcfg)
+    # Initialised on the CPU from the CPU generator, so that every device
+    # starts from the same weights, then moved before the optimizer sees it.
+    model = GPT.from_config(mcfg).to(dev.torch)
     optimizer = torch.optim.AdamW(param_groups(model, hyper["weight_decay"]), lr=hyper["lr"], betas=(0.9, 0.95))
 
     step, tokens_seen, loss_val = 0, 0, float("nan")
@@ -339,7 +521,10 @@ def train(spec, synthetic=False):
             progress(step, loss_val if math.isfinite(loss_val) else 0.0, 0.0, tokens_seen, checkpoint=rdir, done=True)
         return
 
-    ddp = DDP(model, broadcast_buffers=False)
+    if dev.kind == "cuda":
+        ddp = DDP(model, device_ids=[dev.index], output_device=dev.index, broadcast_buffers=False)
+    else:  # CPU, and XLA as torch-neuronx's DDP examples use it
+        ddp = DDP(model, broadcast_buffers=False)
     seq, batch = mcfg["context_len"], hyper["batch_size"]
     global_batch = hyper["global_batch"] or batch * world
     accum = global_batch // (batch * world)
@@ -377,30 +562,43 @@ def train(spec, synthetic=False):
         t_step = time.perf_counter()
         for g in optimizer.param_groups:
             g["lr"] = lr_at(step, hyper)
-        rows = synth[step % len(synth)] if synth else loader.next()
+        rows = synth[step % len(synth)] if synth else loader.next()  # on the CPU: the loader's buffer
         t_next = time.perf_counter() - t_step
+        data = dev.put(rows)
         optimizer.zero_grad(set_to_none=True)
-        local = 0.0
+        losses = []
         for i in range(accum):
-            micro = rows[i * batch:(i + 1) * batch]
+            micro = data[i * batch:(i + 1) * batch]
             x, y = micro[:, :-1], micro[:, 1:]
             # Gradients are all-reduced once per step, on the last micro-batch.
             with ddp.no_sync() if i < accum - 1 else contextlib.nullcontext():
                 logits = ddp(x)
                 loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
                 (loss / accum).backward()
-            local += loss.item()
-        local /= accum
+            losses.append(loss.detach())
+        step_losses = torch.stack(losses)  # on XLA, part of this step's graph
         torch.nn.utils.clip_grad_norm_(ddp.parameters(), 1.0)
         optimizer.step()
+        if dev.kind == "xla":
+            xla_device.mark_step()
         step += 1
         tokens_seen += step_tokens
-        debug.step(step, rows, local, t_next, time.perf_counter() - t_step)
         ckpt_now = every and step % every == 0 and step != target and not synth
-        if step % hyper["log_every"] == 0 or step == target or ckpt_now:
-            mean = torch.tensor([local], dtype=torch.float64)
+        log_now = step % hyper["log_every"] == 0 or step == target or ckpt_now
+        if log_now or debug.f:
+            # The step's mean loss, summed in double in micro-batch order as
+            # float(loss) would be. Reading it waits for the device, so it
+            # happens only when it is logged.
+            local = 0.0
+            for v in step_losses.to("cpu").tolist():
+                local += v
+            local /= accum
+            debug.step(step, rows, local, t_next, time.perf_counter() - t_step)
+        if log_now:
+            # float64 everywhere but on XLA, whose devices may lack it.
+            mean = torch.tensor([local], dtype=torch.float32 if dev.kind == "xla" else torch.float64).to(dev.torch)
             dist.all_reduce(mean, op=dist.ReduceOp.SUM)
-            loss_val = mean.item() / world
+            loss_val = float(mean.to("cpu").item()) / world
             now = time.perf_counter()
             tps = (tokens_seen - tokens0) / max(now - t0, 1e-9)
             t0, tokens0 = now, tokens_seen
@@ -413,7 +611,10 @@ def train(spec, synthetic=False):
     if rank == 0:
         ckpt = None if synth else write_checkpoint(ckpt_dir, step, model, optimizer, state_at(step))
         progress(step, loss_val if math.isfinite(loss_val) else 0.0, tps, tokens_seen, checkpoint=ckpt, done=True)
-    dist.barrier()
+    if dev.kind == "xla":
+        xla_device.rendezvous("supplyline_trainer.done")
+    else:
+        dist.barrier()
     loader.close()
 
 
@@ -426,9 +627,11 @@ def main(argv=None):
     rank = os.environ.get("RANK", "0")
     try:
         spec = load_spec(args.spec)
-        dist.init_process_group("gloo")
+        dev = select_device()
+        dev.prepare()
+        dist.init_process_group(dev.backend)
         try:
-            train(spec, synthetic=args.synthetic)
+            train(spec, synthetic=args.synthetic, device=dev)
         finally:
             dist.destroy_process_group()
     except SpecError as e:
