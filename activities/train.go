@@ -76,12 +76,14 @@ func (a *Activities) TrainSegment(ctx context.Context, in TrainSegmentInput) (Tr
 
 	tick := time.NewTicker(a.pollInterval())
 	defer tick.Stop()
+	last := TrainHeartbeat{Backend: in.Backend, JobID: string(id)}
 	for {
-		st, err := l.Describe(ctx, id)
+		st, err := describeBeating(ctx, l, id, last)
 		if err != nil && ctx.Err() == nil {
 			return TrainSegmentOutput{}, trainError(err)
 		}
-		activity.RecordHeartbeat(ctx, TrainHeartbeat{Backend: in.Backend, JobID: string(id), State: st.State, Progress: st.Progress})
+		last = TrainHeartbeat{Backend: in.Backend, JobID: string(id), State: st.State, Progress: st.Progress}
+		activity.RecordHeartbeat(ctx, last)
 		switch st.State {
 		case train.StateSucceeded:
 			ckpt, err := train.LatestCheckpoint(spec.CheckpointDir)
@@ -122,6 +124,31 @@ func (a *Activities) TrainSegment(ctx context.Context, in TrainSegmentInput) (Tr
 			}
 			return TrainSegmentOutput{}, ctx.Err()
 		case <-tick.C:
+		}
+	}
+}
+
+// describeBeating calls Describe while heartbeating the last known state:
+// a Describe can take longer than the heartbeat timeout (the SageMaker
+// launcher downloads the final checkpoint from S3 inside it).
+func describeBeating(ctx context.Context, l train.Launcher, id train.JobID, last TrainHeartbeat) (train.JobStatus, error) {
+	type result struct {
+		st  train.JobStatus
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		st, err := l.Describe(ctx, id)
+		done <- result{st, err}
+	}()
+	beat := time.NewTicker(5 * time.Second)
+	defer beat.Stop()
+	for {
+		select {
+		case r := <-done:
+			return r.st, r.err
+		case <-beat.C:
+			activity.RecordHeartbeat(ctx, last)
 		}
 	}
 }

@@ -10,7 +10,9 @@
 // without any clock. The server checks the constraints of the real API that
 // a launcher can get wrong (name syntax, required members, spot wait time,
 // unique names) and answers errors the way SageMaker does, including a
-// missing job as a ValidationException.
+// missing job as a ValidationException. OnComplete stands for what a job
+// leaves behind when it completes (WriteCheckpoint: its checkpoint in the
+// checkpoint S3 URI), since the launcher copies that home.
 package sagemakertest
 
 import (
@@ -22,6 +24,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -72,6 +75,8 @@ type Server struct {
 	script  []Phase
 	refuse  *apiError
 	tick    int64
+	// onComplete runs when a job first reaches a Completed phase.
+	onComplete func(Job) error
 }
 
 type job struct {
@@ -79,6 +84,7 @@ type job struct {
 	phases  []Phase
 	at      int // index into phases
 	created time.Time
+	done    bool // onComplete ran
 }
 
 type apiError struct {
@@ -105,6 +111,31 @@ func (s *Server) SetScript(phases ...Phase) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.script = append([]Phase(nil), phases...)
+}
+
+// Job is what a completion hook sees of a job: what the real job would
+// know in its container.
+type Job struct {
+	Name string
+	// CheckpointS3URI is CheckpointConfig.S3Uri, where SageMaker copies
+	// /opt/ml/checkpoints; empty when the request had none.
+	CheckpointS3URI string
+	// TargetStep is the supplyline_target_step hyperparameter (0 when absent).
+	TargetStep      int
+	HyperParameters map[string]string
+	Environment     map[string]string
+}
+
+// OnComplete makes fn run once per job, when a DescribeTrainingJob first
+// finds it in a Completed phase and before that answer is sent: it stands
+// for what the job left behind, such as the checkpoints SageMaker has
+// uploaded by the time it reports Completed. An error from fn fails that
+// DescribeTrainingJob (code FakeCompletionHookFailed, not retried by the
+// SDK) and fn runs again on the next one. Nil removes the hook.
+func (s *Server) OnComplete(fn func(Job) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onComplete = fn
 }
 
 // RefuseCreate makes CreateTrainingJob fail with the error code and message
@@ -272,6 +303,14 @@ func (s *Server) describe(req map[string]any) (any, *apiError) {
 		return nil, validation("Requested resource not found.")
 	}
 	p := j.phase()
+	if p.Status == "Completed" && !j.done && s.onComplete != nil {
+		// Under the lock: no other call sees the job Completed before its
+		// checkpoint is written.
+		if err := s.onComplete(j.info(name)); err != nil {
+			return nil, &apiError{http.StatusBadRequest, "FakeCompletionHookFailed", err.Error()}
+		}
+		j.done = true
+	}
 	out := map[string]any{}
 	for _, k := range []string{"AlgorithmSpecification", "RoleArn", "HyperParameters", "Environment", "InputDataConfig",
 		"OutputDataConfig", "ResourceConfig", "StoppingCondition", "CheckpointConfig", "EnableManagedSpotTraining", "RetryStrategy"} {
@@ -305,6 +344,24 @@ func (s *Server) describe(req map[string]any) (any, *apiError) {
 		j.at++
 	}
 	return out, nil
+}
+
+func (j *job) info(name string) Job {
+	info := Job{Name: name, HyperParameters: stringMap(j.req["HyperParameters"]), Environment: stringMap(j.req["Environment"])}
+	if c, ok := j.req["CheckpointConfig"].(map[string]any); ok {
+		info.CheckpointS3URI, _ = c["S3Uri"].(string)
+	}
+	info.TargetStep, _ = strconv.Atoi(info.HyperParameters["supplyline_target_step"])
+	return info
+}
+
+func stringMap(v any) map[string]string {
+	m, _ := v.(map[string]any)
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k], _ = v.(string)
+	}
+	return out
 }
 
 func (s *Server) stop(req map[string]any) (any, *apiError) {

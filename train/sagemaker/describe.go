@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sm "github.com/aws/aws-sdk-go-v2/service/sagemaker"
@@ -28,12 +29,26 @@ import (
 //	                   Restarting                              pending
 //	InProgress         Training, Uploading, anything else      running
 //	Stopping           any                                     running (until Stopped)
-//	Completed          any                                     succeeded
+//	Completed          any                                     succeeded, once the final
+//	                                                           checkpoint is in CheckpointDir
+//	                                                           (failed if it is not in S3)
 //	Failed             any                                     failed
 //	Stopped            any                                     stopped
 //
 // Message is the FailureReason, or for a stopped job why it stopped
 // (MaxRuntimeExceeded, MaxWaitTimeExceeded or a request).
+//
+// A completed job has left its checkpoints in S3, but the launcher
+// contract is that a succeeded job's final checkpoint is in the spec's
+// CheckpointDir, where train.LatestCheckpoint finds it. So when the job is
+// Completed and CheckpointDir is a local path, Describe first copies the
+// checkpoint at the spec's TargetStep (the one the S3 latest object names,
+// else the highest step-* directory at that step) into it, latest last; a
+// later Describe finds the copy and downloads nothing. A job that left no
+// complete checkpoint at its target step is reported failed, with a
+// message naming the S3 key that is missing. While the copy fails for a
+// reason that may pass (S3, the local disk), Describe returns the error
+// and reports the job running, never succeeded.
 //
 // Progress comes from the progress object the entry point keeps at
 // <checkpoint URI>/_progress/<job name>.json (the last progress line the
@@ -68,6 +83,21 @@ func (l *Launcher) Describe(ctx context.Context, id train.JobID) (train.JobStatu
 		st.ExitCode = exitCode(st.Message)
 	case train.StateStopped:
 		st.Message = stopReason(out.SecondaryStatus)
+	}
+
+	if st.State == train.StateSucceeded {
+		failure, err := l.syncCheckpoint(ctx, out)
+		if err != nil {
+			// Not done until the checkpoint is home: a caller that polls
+			// on sees the job still running, and the next Describe
+			// tries the copy again.
+			st.State, st.ExitCode, st.EndedAt = train.StateRunning, -1, time.Time{}
+			st.Message = "copying the final checkpoint from S3"
+			return st, err
+		}
+		if failure != "" {
+			st.State, st.Message = train.StateFailed, failure
+		}
 	}
 
 	p, ok, err := l.progress(ctx, out)

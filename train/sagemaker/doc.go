@@ -46,6 +46,21 @@
 // FinalMetricDataList (from MetricDefinitions over the log). Logs returns
 // ErrLogsUnavailable: the output is in CloudWatch Logs, out of scope here.
 //
+// # Checkpoints back on the worker
+//
+// A launcher's succeeded job has its final checkpoint in the spec's
+// CheckpointDir (activities.TrainSegment reads it there with
+// train.LatestCheckpoint), but a SageMaker job's checkpoints are in S3.
+// So Submit records the spec's CheckpointDir and TargetStep in
+// <CodeS3URI>/<job>/supplyline_job.json, and Describe, when it finds the
+// job Completed, copies the checkpoint at TargetStep (the one the S3
+// latest names, else the highest step-* directory at that step) into a
+// local CheckpointDir, weights, optimizer state and state.json through a
+// temporary directory, then latest, atomically. Any worker can do it, a
+// restarted one included; a Describe that finds the copy in place reads
+// nothing from S3. A job that left no complete checkpoint is reported
+// failed with the missing S3 key; an s3:// CheckpointDir needs no copy.
+//
 // # Capacity
 //
 // ResourceLimitExceeded from CreateTrainingJob (a quota) and a job that
@@ -63,11 +78,15 @@
 // requests serialise, sign and carry what we meant (golden files of the
 // exact request bodies in testdata/, go test -update rewrites them), that
 // state mapping, idempotency, stop and capacity handling behave as
-// documented, that errors are decoded the way the SDK decodes SageMaker's,
-// and that the source archive in S3 holds what the entry point expects.
+// documented, that a completed job's checkpoint (which the fake writes to
+// the checkpoint URI as the job completes) is copied home once and only
+// once, by a restarted launcher too, that errors are decoded the way the
+// SDK decodes SageMaker's, and that the source archive in S3 holds what the
+// entry point expects.
 // They do not prove that AWS accepts the requests (IAM, quotas, service-side
 // validation beyond the few constraints the fake checks), that the images
 // named here exist or start, that the toolkit runs our entry point as
 // assumed, that Neuron compiles the model, or anything about real timing,
-// spot interruptions or checkpoint sync; those need an AWS account.
+// spot interruptions or SageMaker's own checkpoint upload (its order, and
+// that it is done by Completed); those need an AWS account.
 package sagemaker

@@ -159,7 +159,7 @@ func (l *Launcher) Submit(ctx context.Context, spec train.JobSpec) (train.JobID,
 }
 
 // prepare checks the loader library, resolves the S3 locations and uploads
-// the source archive (and a local resume checkpoint).
+// the source archive and the job record (and a local resume checkpoint).
 func (l *Launcher) prepare(ctx context.Context, spec train.JobSpec, name string, n int) (job, error) {
 	j := job{name: name, key: spec.IdempotencyKey, incarnation: n, spec: spec, region: l.region, image: l.image}
 	lib := spec.LoaderLib
@@ -197,6 +197,11 @@ func (l *Launcher) prepare(ctx context.Context, spec train.JobSpec, name string,
 	}
 	j.sourceSHA = sum
 	j.sourceURI = l.opts.CodeS3URI + "/" + name + "/" + archiveName
+	// Describe reads the record back, in whichever worker, to copy the
+	// final checkpoint home (see sync.go).
+	if err := l.writeRecord(ctx, j); err != nil {
+		return j, fmt.Errorf("sagemaker: upload %s/%s/%s: %w", l.opts.CodeS3URI, name, recordName, err)
+	}
 	if err := l.put(ctx, l.opts.CodeS3URI, name+"/"+archiveName, bytes.NewReader(archive)); err != nil {
 		return j, fmt.Errorf("sagemaker: upload %s: %w", j.sourceURI, err)
 	}

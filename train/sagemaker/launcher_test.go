@@ -60,6 +60,10 @@ type testEnv struct {
 	opts   Options
 	bucket string
 	s3     *s3.Client
+	// gets counts the S3 GET requests the launcher made, by key.
+	gets *getCounter
+	// ckptDir is the specs' local CheckpointDir.
+	ckptDir string
 }
 
 const testRole = "arn:aws:iam::000000000000:role/SupplylineTraining"
@@ -68,12 +72,15 @@ func newEnv(t *testing.T, mutate func(*Options)) *testEnv {
 	t.Helper()
 	isolateAWS(t)
 	endpoint, bucket := s3test.Start(t)
+	gets := countGets(t, endpoint)
 	fake := sagemakertest.Start(t)
+	// A completed job has left its checkpoint in S3, as a real one does.
+	fake.OnComplete(sagemakertest.WriteCheckpoint(blob.S3Options{Endpoint: endpoint, PathStyle: true}))
 	opts := Options{
 		RoleARN:       testRole,
 		Region:        "us-east-1",
 		Endpoint:      fake.URL,
-		S3:            blob.S3Options{Endpoint: endpoint, PathStyle: true},
+		S3:            blob.S3Options{Endpoint: gets.url, PathStyle: true},
 		CodeS3URI:     "s3://" + bucket + "/supplyline",
 		LoaderLib:     loaderLib,
 		Spot:          true,
@@ -89,7 +96,7 @@ func newEnv(t *testing.T, mutate func(*Options)) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testEnv{fake: fake, l: l, opts: opts, bucket: bucket, s3: s3test.Client(endpoint)}
+	return &testEnv{fake: fake, l: l, opts: opts, bucket: bucket, s3: s3test.Client(endpoint), gets: gets, ckptDir: t.TempDir()}
 }
 
 // isolateAWS keeps the developer's AWS config and the instance metadata
@@ -109,7 +116,7 @@ func (e *testEnv) spec(key string) train.JobSpec {
 		Model:          train.ModelConfig{VocabSize: 300},
 		Seed:           7,
 		WorldSize:      2,
-		CheckpointDir:  "/runs/nightly/checkpoints",
+		CheckpointDir:  e.ckptDir,
 		TargetStep:     200,
 	}
 }
