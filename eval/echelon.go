@@ -400,31 +400,12 @@ func (t EchelonTask) evaluate(ctx context.Context, p EchelonPolicy, paths [][]in
 	if err != nil {
 		return r, err
 	}
-	var days, dem, onDay int
-	var hold, back float64
-	per := make([]float64, len(eps))
+	totals := make([]episodeTotals, len(eps))
 	for i, ep := range eps {
-		days += ep.scoredDays
-		dem += ep.scoredDemand
-		onDay += ep.scoredOnDay
-		hold += ep.holding
-		back += ep.backorder
-		r.InvalidActions += ep.invalid
-		r.CappedActions += ep.capped
-		r.Decisions += ep.decisions
-		per[i] = (ep.holding + ep.backorder) / float64(ep.scoredDays)
+		totals[i] = episodeTotals{days: ep.scoredDays, demand: ep.scoredDemand, served: ep.scoredOnDay,
+			holding: ep.holding, penalty: ep.backorder, invalid: ep.invalid, capped: ep.capped, decisions: ep.decisions}
 	}
-	r.HoldingCost = hold / float64(days)
-	r.LostSaleCost = back / float64(days)
-	r.CostPerDay = r.HoldingCost + r.LostSaleCost
-	r.CostCI95 = ci95(per)
-	r.episodeCosts = per
-	r.Episodes = len(eps)
-	r.FillRate = 1
-	if dem > 0 {
-		r.FillRate = float64(onDay) / float64(dem)
-	}
-	return r, nil
+	return summarise(r, totals), nil
 }
 
 // Evaluate scores p on the task's evaluation paths.

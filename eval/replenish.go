@@ -323,31 +323,49 @@ func (t ReplenishTask) evaluate(ctx context.Context, p Policy, paths [][]int) (P
 	if err != nil {
 		return r, err
 	}
-	var days, dem, sold int
-	var hold, lost float64
-	perEpisode := make([]float64, len(eps))
+	totals := make([]episodeTotals, len(eps))
 	for i, ep := range eps {
-		days += ep.scoredDays
-		dem += ep.scoredDemand
-		sold += ep.scoredSold
+		totals[i] = episodeTotals{days: ep.scoredDays, demand: ep.scoredDemand, served: ep.scoredSold,
+			holding: ep.holding, penalty: ep.lostCost, invalid: ep.invalid, capped: ep.capped, decisions: ep.decisions}
+	}
+	return summarise(r, totals), nil
+}
+
+// episodeTotals is what one simulated episode contributes to a policy's score.
+type episodeTotals struct {
+	days, demand, served       int
+	holding, penalty           float64
+	invalid, capped, decisions int
+}
+
+// summarise sums episodes in order into r: costs per scored day, the
+// per-episode costs behind the confidence interval, and the fill rate.
+func summarise(r PolicyResult, eps []episodeTotals) PolicyResult {
+	var days, dem, served int
+	var hold, pen float64
+	per := make([]float64, len(eps))
+	for i, ep := range eps {
+		days += ep.days
+		dem += ep.demand
+		served += ep.served
 		hold += ep.holding
-		lost += ep.lostCost
+		pen += ep.penalty
 		r.InvalidActions += ep.invalid
 		r.CappedActions += ep.capped
 		r.Decisions += ep.decisions
-		perEpisode[i] = (ep.holding + ep.lostCost) / float64(ep.scoredDays)
+		per[i] = (ep.holding + ep.penalty) / float64(ep.days)
 	}
 	r.HoldingCost = hold / float64(days)
-	r.LostSaleCost = lost / float64(days)
+	r.LostSaleCost = pen / float64(days)
 	r.CostPerDay = r.HoldingCost + r.LostSaleCost
-	r.CostCI95 = ci95(perEpisode)
-	r.episodeCosts = perEpisode
+	r.CostCI95 = ci95(per)
+	r.episodeCosts = per
 	r.Episodes = len(eps)
 	r.FillRate = 1
 	if dem > 0 {
-		r.FillRate = float64(sold) / float64(dem)
+		r.FillRate = float64(served) / float64(dem)
 	}
-	return r, nil
+	return r
 }
 
 // Evaluate scores p on the task's evaluation paths.
