@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 
 	"github.com/supplyline/supplyline/dataset"
+	"github.com/supplyline/supplyline/dataset/blob"
 	"github.com/supplyline/supplyline/tokenize"
 )
 
@@ -24,8 +26,19 @@ type TokenizeInput struct {
 	// and part of the shard cache key.
 	InputHash string
 	// CacheDir is the content-addressed shard cache; a rerun over unchanged
-	// inputs and config reuses its shards. Empty means no cache.
+	// inputs and config reuses its shards. Empty means no cache, and so
+	// does an s3:// OutDir.
 	CacheDir string
+	// S3 points an s3:// OutDir at an S3-compatible endpoint; zero means AWS.
+	S3 blob.S3Options
+}
+
+// TokenizeProgress is the Tokenize activity's heartbeat: the stage it is
+// in and the shards it has finished. A retry reads it back and keeps those
+// shards instead of encoding their documents again.
+type TokenizeProgress struct {
+	Stage string
+	Done  tokenize.Resume
 }
 
 // TokenizeOutput summarises the shards; the manifest is at ManifestPath.
@@ -43,28 +56,49 @@ type TokenizeOutput struct {
 }
 
 // Tokenize renders, trains the BPE, encodes and writes shards plus manifest.
+// It heartbeats a TokenizeProgress after each shard; a retry resumes from
+// the last one it recorded.
 func (a *Activities) Tokenize(ctx context.Context, in TokenizeInput) (TokenizeOutput, error) {
 	if in.Cutoff.IsZero() {
 		return TokenizeOutput{}, permanent(ErrTypeInvalidConfig, fmt.Errorf("tokenize: cutoff is required"))
 	}
-	activity.RecordHeartbeat(ctx, "reading canonical events")
+	cfg := tokenize.BuildConfig{
+		OutDir:    in.OutDir,
+		S3:        in.S3,
+		VocabSize: in.VocabSize,
+		Cutoff:    in.Cutoff,
+		InputHash: in.InputHash,
+	}
+	var prev TokenizeProgress
+	if activity.HasHeartbeatDetails(ctx) {
+		if err := activity.GetHeartbeatDetails(ctx, &prev); err != nil {
+			activity.GetLogger(ctx).Warn("tokenize: unreadable heartbeat from the last attempt; rebuilding every shard", "error", err)
+			prev = TokenizeProgress{}
+		}
+	}
+	if prev.Done.Len() > 0 {
+		cfg.Done = &prev.Done
+		activity.GetLogger(ctx).Info("tokenize: resuming", "finished_shards", prev.Done.Len())
+	}
+	progress := TokenizeProgress{Stage: "reading canonical events", Done: tokenize.Resume{CacheKey: cfg.CacheKey()}}
+	activity.RecordHeartbeat(ctx, progress)
 	events, err := dataset.ReadEvents(ctx, in.CanonicalDir)
 	if err != nil {
 		return TokenizeOutput{}, err
 	}
-	activity.RecordHeartbeat(ctx, fmt.Sprintf("tokenizing %d events", len(events)))
-	m, err := tokenize.BuildCached(ctx, tokenize.BuildConfig{
-		Events:    events,
-		OutDir:    in.OutDir,
-		VocabSize: in.VocabSize,
-		Cutoff:    in.Cutoff,
-		InputHash: in.InputHash,
-	}, in.CacheDir)
+	cfg.Events = events
+	progress.Stage = fmt.Sprintf("tokenizing %d events", len(events))
+	activity.RecordHeartbeat(ctx, progress)
+	cfg.OnShard = func(info tokenize.ShardInfo, split string) {
+		progress.Done.Add(info, split)
+		activity.RecordHeartbeat(ctx, progress)
+	}
+	m, err := tokenize.BuildCached(ctx, cfg, in.CacheDir)
 	if err != nil {
 		return TokenizeOutput{}, err
 	}
 	out := TokenizeOutput{
-		ManifestPath:  filepath.Join(in.OutDir, tokenize.ManifestFile),
+		ManifestPath:  manifestPath(in.OutDir),
 		VocabSize:     m.VocabSize,
 		TokenizerHash: m.TokenizerHash,
 		TrainDocs:     m.Docs["train"],
@@ -82,4 +116,12 @@ func (a *Activities) Tokenize(ctx context.Context, in TokenizeInput) (TokenizeOu
 		return out, permanent(ErrTypeBadInput, fmt.Errorf("tokenize: cutoff %s leaves %d train and %d validation tokens; both must be non-empty", in.Cutoff.Format(time.RFC3339), out.TrainTokens, out.ValTokens))
 	}
 	return out, nil
+}
+
+// manifestPath is the manifest's path in outDir, a directory or a URI.
+func manifestPath(outDir string) string {
+	if strings.Contains(outDir, "://") {
+		return strings.TrimSuffix(outDir, "/") + "/" + tokenize.ManifestFile
+	}
+	return filepath.Join(outDir, tokenize.ManifestFile)
 }

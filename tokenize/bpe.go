@@ -244,9 +244,30 @@ func findSpecial(text string) (int, int) {
 // the same vocabulary and merges in HuggingFace tokenizers' single-file
 // format (see writeHFTokenizer), which is what HF's Tokenizer.fromFile loads.
 func WriteTokenizer(dir string, merges []Merge) error {
+	files, err := tokenizerFiles(merges)
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	for _, f := range files {
+		if err := writeFileAtomic(filepath.Join(dir, f.name), f.data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// namedFile is one file of a build, before it is written.
+type namedFile struct {
+	name string
+	data []byte
+}
+
+// tokenizerFiles returns the bytes WriteTokenizer writes: vocab.json,
+// merges.txt and tokenizer.json, in that order.
+func tokenizerFiles(merges []Merge) ([]namedFile, error) {
 	var tokens []string
 	seen := map[string]bool{}
 	add := func(s string) {
@@ -263,7 +284,7 @@ func WriteTokenizer(dir string, merges []Merge) error {
 	mb.WriteString("#version: 0.2\n")
 	for i, m := range merges {
 		if m.Left == "" || m.Right == "" {
-			return fmt.Errorf("%w: empty merge symbol", ErrTokenizerFormat)
+			return nil, fmt.Errorf("%w: empty merge symbol", ErrTokenizerFormat)
 		}
 		l, r := toByteChars(m.Left), toByteChars(m.Right)
 		add(l + r)
@@ -272,25 +293,19 @@ func WriteTokenizer(dir string, merges []Merge) error {
 	}
 	for _, sp := range SpecialTokens {
 		if seen[sp] {
-			return fmt.Errorf("%w: special token %q is also a merged symbol", ErrTokenizerFormat, sp)
+			return nil, fmt.Errorf("%w: special token %q is also a merged symbol", ErrTokenizerFormat, sp)
 		}
 		add(sp)
 	}
 	var vb bytes.Buffer
 	if err := writeVocabObject(&vb, tokens, "", "\n"); err != nil {
-		return err
+		return nil, err
 	}
 	var hb bytes.Buffer
 	if err := writeHFTokenizer(&hb, tokens, pairs); err != nil {
-		return err
+		return nil, err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, VocabFile), vb.Bytes()); err != nil {
-		return err
-	}
-	if err := writeFileAtomic(filepath.Join(dir, MergesFile), mb.Bytes()); err != nil {
-		return err
-	}
-	return writeFileAtomic(filepath.Join(dir, HFTokenizerFile), hb.Bytes())
+	return []namedFile{{VocabFile, vb.Bytes()}, {MergesFile, mb.Bytes()}, {HFTokenizerFile, hb.Bytes()}}, nil
 }
 
 // writeFileAtomic writes b to path through a temporary file and a rename, so

@@ -4,10 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/supplyline/supplyline/dataset"
+	"github.com/supplyline/supplyline/dataset/blob"
 )
 
 // Split names.
@@ -20,9 +21,12 @@ const (
 type BuildConfig struct {
 	// Events are the canonical events to render. Build does not modify them.
 	Events []dataset.Event
-	// OutDir receives manifest.json, vocab.json, merges.txt and the shards.
-	// Required.
+	// OutDir receives manifest.json, vocab.json, merges.txt and the shards:
+	// a local directory, or any URI blob.OpenURI accepts (s3://bucket/prefix).
+	// Required. BuildCached and OpenShards take local directories only.
 	OutDir string
+	// S3 points an s3:// OutDir at an S3-compatible endpoint; zero means AWS.
+	S3 blob.S3Options
 	// VocabSize is the tokenizer's vocabulary size (bytes, merges, special
 	// tokens); default 512. Training may stop short of it on small inputs.
 	VocabSize int
@@ -33,6 +37,23 @@ type BuildConfig struct {
 	InputHash string
 	// MaxShardTokens rotates shards; default DefaultMaxShardTokens.
 	MaxShardTokens int64
+	// Workers is the number of goroutines that encode documents; default
+	// GOMAXPROCS. The output does not depend on it, so it is not part of
+	// the cache key.
+	Workers int
+	// OnShard, when set, is called with each shard of the build, in order,
+	// from the goroutine that called Build: a new shard once it is durably
+	// written (both of its files published in the store), a shard kept from
+	// Done once it has been verified. A Resume filled from it (Resume.Add)
+	// therefore always lists every finished shard of the build.
+	OnShard func(info ShardInfo, split string)
+	// Done lists the shards an interrupted build with the same CacheKey
+	// already wrote (a Resume filled from OnShard). Those that still read
+	// back with their checksums are kept and their documents not encoded
+	// again: documents are deterministic, so the shard boundaries are the
+	// same. A record for another cache key, or shards that fail to verify,
+	// are ignored from the first bad shard on. Nil means build everything.
+	Done *Resume
 }
 
 // Validate reports whether c can be built.
@@ -43,6 +64,9 @@ func (c BuildConfig) Validate() error {
 	if c.Cutoff.IsZero() {
 		return fmt.Errorf("%w: Cutoff is required", ErrInvalidConfig)
 	}
+	if c.Workers < 0 {
+		return fmt.Errorf("%w: Workers %d is negative", ErrInvalidConfig, c.Workers)
+	}
 	if c.VocabSize != 0 {
 		return TrainConfig{VocabSize: c.VocabSize}.Validate()
 	}
@@ -52,16 +76,26 @@ func (c BuildConfig) Validate() error {
 // Build renders events, trains the tokenizer on the train documents only (val
 // text never reaches the vocabulary), writes it to OutDir, encodes both
 // splits as DocStart + text + DocEnd and writes the shards and, last,
-// manifest.json. The same config gives byte-identical output.
+// manifest.json. The same config gives byte-identical output, whatever
+// Workers and GOMAXPROCS are.
 //
-// Thin for now: encoding runs on one goroutine and all rendered text is held
-// in memory.
+// Encoding runs on Workers goroutines and the shards stream to the store
+// (see encodeOrdered for the memory bound on encoded documents). Rendering
+// is not streamed yet: every rendered document is held in memory, as BPE
+// training reads the train text whole anyway.
 func Build(ctx context.Context, cfg BuildConfig) (Manifest, error) {
 	if err := cfg.Validate(); err != nil {
 		return Manifest{}, err
 	}
 	if cfg.VocabSize == 0 {
 		cfg.VocabSize = 512
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
+	store, err := blob.OpenURI(ctx, cfg.OutDir, cfg.S3)
+	if err != nil {
+		return Manifest{}, fmt.Errorf("tokenize: %w", err)
 	}
 	train, val, stats, err := Render(cfg.Events, cfg.Cutoff)
 	if err != nil {
@@ -80,10 +114,16 @@ func Build(ctx context.Context, cfg BuildConfig) (Manifest, error) {
 	if err := ctx.Err(); err != nil {
 		return Manifest{}, err
 	}
-	if err := WriteTokenizer(cfg.OutDir, merges); err != nil {
+	files, err := tokenizerFiles(merges)
+	if err != nil {
 		return Manifest{}, fmt.Errorf("tokenize: write tokenizer: %w", err)
 	}
-	tok, err := Load(cfg.OutDir)
+	for _, f := range files {
+		if err := putObject(ctx, store, f.name, f.data); err != nil {
+			return Manifest{}, fmt.Errorf("tokenize: write tokenizer: %w", err)
+		}
+	}
+	tok, err := loadBytes(files[0].data, files[1].data, cfg.OutDir)
 	if err != nil {
 		return Manifest{}, err
 	}
@@ -105,46 +145,56 @@ func Build(ctx context.Context, cfg BuildConfig) (Manifest, error) {
 		id, _ := tok.TokenID(sp)
 		m.Special[sp] = id
 	}
-	docStart, docEnd := m.Special[DocStart], m.Special[DocEnd]
+	done := cfg.Done.forKey(cfg.CacheKey())
 	for _, s := range []struct {
 		name string
 		docs []Document
 		out  *[]ShardInfo
 	}{{SplitTrain, train, &m.Train}, {SplitVal, val, &m.Val}} {
-		w, err := NewShardWriter(cfg.OutDir, s.name, m.DType, cfg.MaxShardTokens)
-		if err != nil {
-			return Manifest{}, err
-		}
-		var ids []int
-		for i, d := range s.docs {
-			if i%1024 == 0 {
-				if err := ctx.Err(); err != nil {
-					return Manifest{}, err
-				}
-			}
-			ids = append(ids[:0], docStart)
-			ids = tok.AppendEncode(ids, d.Text)
-			ids = append(ids, docEnd)
-			if err := w.WriteDoc(ids); err != nil {
-				return Manifest{}, fmt.Errorf("tokenize: write %s shard: %w", s.name, err)
-			}
+		for _, d := range s.docs {
 			m.Bytes[s.name] += int64(len(d.Text))
 			m.Events[s.name] += int64(d.Events)
 		}
 		m.Docs[s.name] = int64(len(s.docs))
-		if *s.out, err = w.Close(); err != nil {
-			return Manifest{}, fmt.Errorf("tokenize: write %s shard: %w", s.name, err)
-		}
-		if *s.out == nil {
-			*s.out = []ShardInfo{}
+		if *s.out, err = writeSplit(ctx, cfg, store, tok, m, s.name, s.docs, done.split(s.name)); err != nil {
+			return Manifest{}, fmt.Errorf("tokenize: write %s shards: %w", s.name, err)
 		}
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return Manifest{}, err
 	}
-	if err := writeFileAtomic(filepath.Join(cfg.OutDir, ManifestFile), append(b, '\n')); err != nil {
+	if err := putObject(ctx, store, ManifestFile, append(b, '\n')); err != nil {
 		return Manifest{}, err
 	}
 	return m, nil
+}
+
+// writeSplit writes one split's shards: the verified prefix of done is
+// kept, and the documents after it are encoded and written.
+func writeSplit(ctx context.Context, cfg BuildConfig, store blob.Store, tok *Tokenizer, m Manifest, split string, docs []Document, done []ShardInfo) ([]ShardInfo, error) {
+	w, err := newShardWriter(ctx, store, split, m.DType, cfg.MaxShardTokens)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Abort()
+	if cfg.OnShard != nil {
+		w.onShard = func(info ShardInfo) { cfg.OnShard(info, split) }
+	}
+	kept, skip := keepDone(ctx, store, m, split, len(docs), done)
+	w.shards = kept
+	for _, info := range kept {
+		if w.onShard != nil {
+			w.onShard(info)
+		}
+	}
+	err = encodeOrdered(ctx, tok, docs[skip:], m.Special[DocStart], m.Special[DocEnd], cfg.Workers, w.WriteDoc)
+	if err != nil {
+		return nil, err
+	}
+	shards, err := w.Close()
+	if shards == nil && err == nil {
+		shards = []ShardInfo{}
+	}
+	return shards, err
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -49,10 +50,15 @@ func (c BuildConfig) CacheKey() string {
 // into cfg.OutDir and the manifest there records the cache hit; otherwise
 // Build runs and its output is added to the cache. A nightly rerun over
 // unchanged inputs therefore reuses the shards instead of redoing the work.
-// An empty cacheDir or an uncacheable config means a plain Build.
+// An empty cacheDir or an uncacheable config means a plain Build, and so
+// does an OutDir given as a URI (s3://...): the cache links local files.
 func BuildCached(ctx context.Context, cfg BuildConfig, cacheDir string) (Manifest, error) {
 	key := cfg.CacheKey()
 	if cacheDir == "" || key == "" {
+		return Build(ctx, cfg)
+	}
+	if strings.Contains(cfg.OutDir, "://") {
+		slog.Info("tokenize: the shard cache takes local output directories only; building", "out", cfg.OutDir)
 		return Build(ctx, cfg)
 	}
 	entry := filepath.Join(cacheDir, key)

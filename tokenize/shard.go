@@ -2,13 +2,16 @@ package tokenize
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/supplyline/supplyline/dataset/blob"
 )
 
 // DefaultMaxShardTokens is the default rotation size of a shard.
@@ -23,26 +26,43 @@ func DTypeFor(vocabSize int) string {
 }
 
 // ShardWriter writes the documents of one split as <split>-NNNNN.bin/.idx
-// shards in a directory, starting a new shard when the next document would
-// take the current one past MaxTokens. A document larger than MaxTokens gets
-// a shard of its own. Close returns the ShardInfo of every shard written.
+// shards into a blob.Store (a local directory or an S3 prefix), starting a
+// new shard when the next document would take the current one past
+// MaxTokens. A document larger than MaxTokens gets a shard of its own.
+// Close returns the ShardInfo of every shard written.
+//
+// A .bin streams to the store as documents arrive (1 MiB buffered); only
+// the current shard's .idx offsets are held in memory. Each shard's .bin,
+// then its .idx, is published with Close of the store's writer, so a shard
+// listed by Close (or passed to OnShard) is complete in the store.
 type ShardWriter struct {
-	dir, split string
-	maxTokens  int64
-	width      int // bytes per token
+	ctx       context.Context
+	store     blob.Store
+	split     string
+	maxTokens int64
+	width     int // bytes per token
+	onShard   func(ShardInfo)
 
 	shards  []ShardInfo
-	f       *os.File
+	wc      io.WriteCloser // the current .bin; nil between shards
 	bw      *bufio.Writer
 	h       hash.Hash
 	offsets []uint64 // .idx of the current shard
 	buf     []byte
 }
 
-// NewShardWriter writes split's shards into dir. maxTokens <= 0 means
-// DefaultMaxShardTokens; dtype is "uint16" or "uint32".
+// NewShardWriter writes split's shards into the local directory dir.
+// maxTokens <= 0 means DefaultMaxShardTokens; dtype is "uint16" or "uint32".
 func NewShardWriter(dir, split, dtype string, maxTokens int64) (*ShardWriter, error) {
-	w := &ShardWriter{dir: dir, split: split, maxTokens: maxTokens}
+	w, err := newShardWriter(context.Background(), blob.NewLocal(dir), split, dtype, maxTokens)
+	if err != nil {
+		return nil, err
+	}
+	return w, os.MkdirAll(dir, 0o755)
+}
+
+func newShardWriter(ctx context.Context, store blob.Store, split, dtype string, maxTokens int64) (*ShardWriter, error) {
+	w := &ShardWriter{ctx: ctx, store: store, split: split, maxTokens: maxTokens}
 	switch dtype {
 	case "uint16":
 		w.width = 2
@@ -57,17 +77,17 @@ func NewShardWriter(dir, split, dtype string, maxTokens int64) (*ShardWriter, er
 	if split == "" {
 		return nil, fmt.Errorf("%w: empty split name", ErrInvalidConfig)
 	}
-	return w, os.MkdirAll(dir, 0o755)
+	return w, nil
 }
 
 // WriteDoc appends one document's ids (special tokens included) as a document.
 func (w *ShardWriter) WriteDoc(ids []int) error {
-	if w.f != nil && int64(w.offsets[len(w.offsets)-1])+int64(len(ids)) > w.maxTokens {
+	if w.wc != nil && int64(w.offsets[len(w.offsets)-1])+int64(len(ids)) > w.maxTokens {
 		if err := w.finish(); err != nil {
 			return err
 		}
 	}
-	if w.f == nil {
+	if w.wc == nil {
 		if err := w.open(); err != nil {
 			return err
 		}
@@ -92,63 +112,100 @@ func (w *ShardWriter) WriteDoc(ids []int) error {
 	return nil
 }
 
-func (w *ShardWriter) name(ext string) string {
-	return fmt.Sprintf("%s-%05d.%s", w.split, len(w.shards), ext)
+// shardName is the file name of split's shard number i.
+func shardName(split string, i int, ext string) string {
+	return fmt.Sprintf("%s-%05d.%s", split, i, ext)
 }
 
+func (w *ShardWriter) name(ext string) string { return shardName(w.split, len(w.shards), ext) }
+
+// open starts the next shard. The store publishes a new file (Local renames
+// a temporary file into place), so a shard from an earlier build that is
+// hard-linked into the shard cache is replaced, never truncated in place.
 func (w *ShardWriter) open() error {
-	// Remove first: a shard from an earlier build may be hard-linked into
-	// the shard cache, and truncating it in place would corrupt the cache.
-	path := filepath.Join(w.dir, w.name("bin"))
-	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	f, err := os.Create(path)
+	wc, err := w.store.Create(w.ctx, w.name("bin"))
 	if err != nil {
 		return err
 	}
-	w.f, w.bw, w.h = f, bufio.NewWriterSize(f, 1<<20), sha256.New()
+	w.wc, w.bw, w.h = wc, bufio.NewWriterSize(wc, 1<<20), sha256.New()
 	w.offsets = append(w.offsets[:0], 0)
 	return nil
 }
 
-// finish closes the current shard: flushes the .bin, writes the .idx and
-// records the shard.
+// finish closes the current shard: publishes the .bin, writes the .idx,
+// records the shard and reports it to onShard.
 func (w *ShardWriter) finish() error {
 	bin, idx := w.name("bin"), w.name("idx")
 	if err := w.bw.Flush(); err != nil {
-		w.f.Close()
+		w.Abort()
 		return err
 	}
-	if err := w.f.Close(); err != nil {
+	wc := w.wc
+	w.wc = nil
+	if err := wc.Close(); err != nil {
 		return err
 	}
-	w.f = nil
 	ib := make([]byte, 0, 8*len(w.offsets))
 	for _, o := range w.offsets {
 		ib = binary.LittleEndian.AppendUint64(ib, o)
 	}
 	w.h.Write(ib)
-	if err := writeFileAtomic(filepath.Join(w.dir, idx), ib); err != nil {
+	if err := putObject(w.ctx, w.store, idx, ib); err != nil {
 		return err
 	}
-	w.shards = append(w.shards, ShardInfo{
+	info := ShardInfo{
 		Bin:    bin,
 		Idx:    idx,
 		Tokens: int64(w.offsets[len(w.offsets)-1]),
 		Docs:   int64(len(w.offsets) - 1),
 		SHA256: hex.EncodeToString(w.h.Sum(nil)),
-	})
+	}
+	w.shards = append(w.shards, info)
+	if w.onShard != nil {
+		w.onShard(info)
+	}
 	return nil
+}
+
+// Abort discards the shard being written, publishing nothing of it. Shards
+// already finished stay. It is a no-op between shards and after Close.
+func (w *ShardWriter) Abort() {
+	if w.wc != nil {
+		blob.Abort(w.wc)
+		w.wc = nil
+	}
 }
 
 // Close finishes the last shard and returns all shards written, in order.
 // A split without documents has no shards.
 func (w *ShardWriter) Close() ([]ShardInfo, error) {
-	if w.f != nil {
+	if w.wc != nil {
 		if err := w.finish(); err != nil {
 			return nil, err
 		}
 	}
 	return w.shards, nil
+}
+
+// putObject writes b to key in store as one object.
+func putObject(ctx context.Context, store blob.Store, key string, b []byte) error {
+	wc, err := store.Create(ctx, key)
+	if err != nil {
+		return err
+	}
+	if _, err := wc.Write(b); err != nil {
+		blob.Abort(wc)
+		return err
+	}
+	return wc.Close()
+}
+
+// getObject reads key from store whole.
+func getObject(ctx context.Context, store blob.Store, key string) ([]byte, error) {
+	rc, err := store.Open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(rc)
 }

@@ -57,6 +57,12 @@ func Load(dir string) (*Tokenizer, error) {
 	if err != nil {
 		return nil, err
 	}
+	return loadBytes(vb, mb, dir)
+}
+
+// loadBytes is Load over the contents of vocab.json and merges.txt; dir
+// only names the files in errors.
+func loadBytes(vb, mb []byte, dir string) (*Tokenizer, error) {
 	h := sha256.New()
 	h.Write(vb)
 	h.Write(mb)

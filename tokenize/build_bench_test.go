@@ -1,0 +1,131 @@
+package tokenize
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/supplyline/supplyline/dataset"
+)
+
+// BenchmarkBuild measures Build end to end, canonical events in memory to
+// shards on local disk: render, BPE training on the train documents,
+// parallel encoding and shard writing. MB/s (b.SetBytes) counts the
+// rendered text bytes of both splits (Manifest.Bytes), special tokens
+// excluded. Peak RSS is measured in a child process (see buildPeakRSS).
+//
+// The events are synthEvents over benchBuildDays days (SUPPLYLINE_BENCH_DAYS
+// overrides): 20 stores × 50 SKUs of inventory series plus 500 orders a day.
+func BenchmarkBuild(b *testing.B) {
+	evs := benchBuildEvents(b)
+	cutoff := testStart.AddDate(0, 0, benchBuildDays(b)*3/4)
+	for _, procs := range []int{1, runtime.NumCPU()} {
+		b.Run(fmt.Sprintf("procs=%d", procs), func(b *testing.B) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			out := filepath.Join(b.TempDir(), "out")
+			var m Manifest
+			var err error
+			for b.Loop() {
+				b.StopTimer()
+				os.RemoveAll(out)
+				b.StartTimer()
+				if m, err = Build(context.Background(), BuildConfig{Events: evs, OutDir: out, Cutoff: cutoff, VocabSize: 2048, InputHash: "bench"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			text := m.Bytes[SplitTrain] + m.Bytes[SplitVal]
+			b.SetBytes(text)
+			b.ReportMetric(float64(len(evs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			b.ReportMetric(float64(text)/float64(len(evs)), "text-B/event")
+			buildPeakRSS(b, procs)
+		})
+	}
+}
+
+const buildRSSHelperEnv = "SUPPLYLINE_TOKENIZE_RSS_HELPER"
+
+func benchBuildDays(tb testing.TB) int {
+	if s := os.Getenv("SUPPLYLINE_BENCH_DAYS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			tb.Fatalf("SUPPLYLINE_BENCH_DAYS=%q: want a positive number of days", s)
+		}
+		return n
+	}
+	return 84
+}
+
+func benchBuildEvents(tb testing.TB) []dataset.Event {
+	return synthEvents(7, 20, 50, benchBuildDays(tb), 500)
+}
+
+// buildPeakRSS re-executes the test binary, running only
+// TestBuildPeakRSSHelper at GOMAXPROCS=procs, and reports its VmHWM: the
+// benchmark process itself holds the framework and earlier runs' garbage.
+// The figure includes the events themselves, which Build takes in memory.
+func buildPeakRSS(b *testing.B, procs int) {
+	b.Helper()
+	if runtime.GOOS != "linux" {
+		b.Log("peak RSS: needs /proc/self/status; skipped")
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^TestBuildPeakRSSHelper$", "-test.count=1")
+	cmd.Env = append(os.Environ(), buildRSSHelperEnv+"="+b.TempDir(), "GOMAXPROCS="+strconv.Itoa(procs))
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.Output()
+	if err != nil {
+		b.Fatalf("peak RSS helper: %v\n%s", err, stdout)
+	}
+	for line := range strings.Lines(string(stdout)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "VmHWM-kB: "); ok {
+			kb, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				b.Fatalf("peak RSS helper: %q: %v", line, err)
+			}
+			b.ReportMetric(kb/1024, "peak-RSS-MiB")
+			return
+		}
+	}
+	b.Fatalf("peak RSS helper printed no VmHWM:\n%s", stdout)
+}
+
+// TestBuildPeakRSSHelper is not a test: buildPeakRSS runs it in a child
+// process to measure one Build.
+func TestBuildPeakRSSHelper(t *testing.T) {
+	out := os.Getenv(buildRSSHelperEnv)
+	if out == "" {
+		t.Skip("run by BenchmarkBuild's peak RSS measurement only")
+	}
+	evs := benchBuildEvents(t)
+	cutoff := testStart.AddDate(0, 0, benchBuildDays(t)*3/4)
+	start := time.Now()
+	if _, err := Build(context.Background(), BuildConfig{Events: evs, OutDir: filepath.Join(out, "out"), Cutoff: cutoff, VocabSize: 2048, InputHash: "bench"}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			fmt.Printf("VmHWM-kB: %s\n", strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			fmt.Printf("build-seconds: %.2f\n", time.Since(start).Seconds())
+			return
+		}
+	}
+	t.Fatal("no VmHWM in /proc/self/status")
+}
