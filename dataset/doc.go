@@ -45,7 +45,20 @@
 // the schema does not name (ingest moves them here, so nothing is dropped)
 // and the per-type details listed in gen.go (for example
 // inventory_snapshot's on_hand_start, pipeline_start, demand and lost, and
-// replenishment_ordered's policy, policy_param and lead_time_days).
+// replenishment_ordered's policy, policy_param, lead_time_days and
+// realised_cost_7d).
+//
+// # The synthetic world
+//
+// Generate writes the events of a simulated retail network, one file per
+// day, and world.json (GenSummary): the config, every series' demand
+// process and logged policy, and the cost that policy went on to realise.
+// Each replenishment_ordered carries realised_cost_7d, the holding plus
+// lost-sale cost of its series over the 7 days after the decision, priced
+// with Costs (1 per unit on hand at the end of a day, 9 per unit of demand
+// lost: eval's defaults), so a model can be conditioned on the outcome.
+// GenConfig.ForEvents sizes a world for a number of events; memory stays
+// bounded by the events of about eight days, whatever the number of days.
 //
 // Entity keys that do not apply are empty strings, never null. A change to
 // a column's meaning or type bumps SchemaVersion.

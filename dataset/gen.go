@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/supplyline/supplyline/dataset/blob"
@@ -38,6 +39,17 @@ type GenConfig struct {
 	// weekly cycle (no trend, yearly cycle, promotions or over-dispersion),
 	// the setting where eval's dynamic-programming optimum is exact.
 	KnownDemand bool `json:"known_demand"`
+	// Progress, when set, is called after each day file is written. It
+	// runs on Generate's goroutine, so it should return quickly. Default none.
+	Progress func(GenProgress) `json:"-"`
+}
+
+// GenProgress is what GenConfig.Progress is told after each day file.
+type GenProgress struct {
+	// DaysWritten and Days are the day files written so far and in all.
+	DaysWritten, Days int
+	// Events is the number of events written so far.
+	Events int64
 }
 
 func (c GenConfig) withDefaults() GenConfig {
@@ -96,7 +108,29 @@ type GenSummary struct {
 	Counts map[string]int64 `json:"counts"`
 	// Series describes each (store, SKU) inventory series, in store then SKU order.
 	Series []Series `json:"series"`
+	// Costs is the cost model of the realised costs recorded in the data.
+	Costs CostModel `json:"costs"`
 }
+
+// CostModel prices the realised outcome of the logged policies. Its values
+// are the defaults of eval's replenishment task, so that an outcome a model
+// is conditioned on is measured as eval measures it.
+type CostModel struct {
+	// Holding is the cost of one unit on hand at the end of a day.
+	Holding int `json:"holding"`
+	// LostSale is the cost of one unit of demand not served.
+	LostSale int `json:"lost_sale"`
+	// HorizonDays is the number of days after a decision that
+	// replenishment_ordered's realised_cost_7d sums.
+	HorizonDays int `json:"horizon_days"`
+}
+
+// Costs is the CostModel Generate records realised costs with.
+var Costs = CostModel{Holding: 1, LostSale: 9, HorizonDays: 7}
+
+// ExtraRealisedCost is the extras key of replenishment_ordered holding the
+// cost the decision went on to realise over the next Costs.HorizonDays days.
+const ExtraRealisedCost = "realised_cost_7d"
 
 // Series is one (store, SKU) inventory series of a generated world.
 type Series struct {
@@ -108,6 +142,12 @@ type Series struct {
 	PolicyParam float64       `json:"policy_param"`
 	UnitPrice   float64       `json:"unit_price"`
 	UnitCost    float64       `json:"unit_cost"`
+	// RealisedHoldingCost and RealisedLostSaleCost are the cost the series'
+	// policy realised over the whole world, priced with GenSummary.Costs:
+	// the sums over every day of Holding × units on hand at the end of the
+	// day and LostSale × units of demand lost.
+	RealisedHoldingCost  int64 `json:"realised_holding_cost"`
+	RealisedLostSaleCost int64 `json:"realised_lost_sale_cost"`
 }
 
 // Snapshot is what an inventory_snapshot event says about its day.
@@ -177,6 +217,14 @@ type series struct {
 	ops      *rand.Rand // timings, noise, carriers, delays
 	onHand   int
 	inflight []shipment
+	open     []openDecision // decisions whose realised cost is still being summed, oldest first
+}
+
+// openDecision is a logged decision waiting for its realised cost.
+type openDecision struct {
+	day    int
+	cost   int
+	extras map[string]string // the replenishment_ordered event's, still pending
 }
 
 // generator holds the state of one Generate run.
@@ -191,6 +239,11 @@ type generator struct {
 	seq      int64
 	pending  map[int][]Event // events by day index, for days not yet written
 	summary  GenSummary
+	// dryRun counts events instead of keeping them (ForEvents' pilot runs):
+	// salesEvents counts the inventory series' sales and lost sales,
+	// storeEvents their other events and ecomEvents the e-commerce channel's.
+	dryRun                               bool
+	storeEvents, salesEvents, ecomEvents int64
 }
 
 // Generate simulates the synthetic retail world cfg describes and writes
@@ -224,7 +277,8 @@ type generator struct {
 //     lost            units of demand not served
 //  4. The decision, 22:00-23:00: replenishment_ordered, every day even when
 //     the quantity is 0, with extras policy, policy_param (its z),
-//     lead_time_days and order_up_to (S). A positive order ships at once:
+//     lead_time_days, order_up_to (S) and realised_cost_7d (below). A
+//     positive order ships at once:
 //     transport_departed from DC01 (extras destination, lead_time_days).
 //
 // So tokenize.InventoryDay for (store, SKU, day t) is: Weekday from the
@@ -244,6 +298,16 @@ type generator struct {
 // multiplied by 1+0.3*N(0,1)), so that the logged decisions are good but
 // not uniform.
 //
+// The outcome of each logged decision is recorded with it, so that a model
+// can be conditioned on the cost it should achieve. A day's cost is, with
+// the CostModel Costs (eval's defaults: Holding 1, LostSale 9),
+// Holding × on hand at its end + LostSale × units lost that day. The
+// replenishment_ordered of day t has extras realised_cost_7d (decimal
+// integer, ExtraRealisedCost), the sum of the costs of days t+1..t+7, and
+// has no such key when day t+7 is past the last day. world.json gives the
+// cost model (GenSummary.Costs) and each series' totals over the whole
+// world (Series.RealisedHoldingCost, RealisedLostSaleCost).
+//
 // E-commerce orders (order_id EO-...): order_placed at a customer region
 // (extras promised_date, channel=ecom), order_approved, picked and shipped at
 // DC01 (shipped names the carrier), then delivered or delivery_failed at the
@@ -253,8 +317,11 @@ type generator struct {
 // always has stock).
 //
 // Output: outDir/date=YYYY-MM-DD/events.parquet, one file per day (also for
-// a day without events), rows sorted by (event_time, event_id), written as
-// each day completes so memory holds only a few days of events; and
+// a day without events), rows sorted by (event_time, event_id). Day t is
+// written once day t+7 is simulated (its realised costs are then known), so
+// memory holds the events of about eight days plus the e-commerce journeys
+// still under way (at most about 15 days of orders), never more however
+// many days there are; and
 // outDir/world.json, the GenSummary, which includes every series' demand
 // process and policy for eval's simulators.
 func Generate(ctx context.Context, cfg GenConfig, outDir string) (GenSummary, error) {
@@ -265,6 +332,10 @@ func Generate(ctx context.Context, cfg GenConfig, outDir string) (GenSummary, er
 		return GenSummary{}, fmt.Errorf("%w: empty output directory", ErrInvalidConfig)
 	}
 	g := newGenerator(cfg.withDefaults(), outDir)
+	// Day d is written once day d+HorizonDays is simulated, when its
+	// decisions' realised costs are known: the look-ahead is that many
+	// days of events, whatever the number of days.
+	lag := Costs.HorizonDays
 	for day := 0; day < g.cfg.Days; day++ {
 		if err := ctx.Err(); err != nil {
 			return GenSummary{}, err
@@ -273,9 +344,19 @@ func Generate(ctx context.Context, cfg GenConfig, outDir string) (GenSummary, er
 			g.simulate(s, day)
 		}
 		g.ecommerce(day)
+		if day >= lag {
+			if err := g.flush(ctx, day-lag); err != nil {
+				return GenSummary{}, err
+			}
+		}
+	}
+	for day := max(0, g.cfg.Days-lag); day < g.cfg.Days; day++ {
 		if err := g.flush(ctx, day); err != nil {
 			return GenSummary{}, err
 		}
+	}
+	for i, s := range g.series {
+		g.summary.Series[i] = s.Series
 	}
 	if err := g.writeSummary(ctx); err != nil {
 		return GenSummary{}, err
@@ -291,7 +372,7 @@ func newGenerator(cfg GenConfig, outDir string) *generator {
 		ecom:    rand.New(rand.NewPCG(cfg.Seed, 0xec0)),
 		pending: map[int][]Event{},
 	}
-	g.summary = GenSummary{Config: cfg, Counts: map[string]int64{}}
+	g.summary = GenSummary{Config: cfg, Counts: map[string]int64{}, Costs: Costs}
 	setup := rand.New(rand.NewPCG(cfg.Seed, 0x5e7))
 	for c := range cfg.Carriers {
 		g.carriers = append(g.carriers, fmt.Sprintf("C%02d", c+1))
@@ -378,6 +459,17 @@ func (g *generator) emit(e Event) {
 		return // past the end of the world
 	}
 	g.seq++
+	if g.dryRun {
+		switch {
+		case strings.HasPrefix(e.OrderID, "EO-"):
+			g.ecomEvents++
+		case e.EventType == string(OrderPlaced) || e.EventType == string(LostSale):
+			g.salesEvents++
+		default:
+			g.storeEvents++
+		}
+		return
+	}
 	e.EventID = fmt.Sprintf("ev-%d-%09d", g.cfg.Seed, g.seq)
 	g.pending[d] = append(g.pending[d], e)
 }
@@ -467,6 +559,7 @@ func (g *generator) simulate(s *series, day int) {
 		"lost":           itoa(lost),
 	}
 	g.emit(e)
+	s.realise(day, lost)
 
 	// 4. Decision.
 	S := s.orderUpTo(day)
@@ -486,6 +579,7 @@ func (g *generator) simulate(s *series, day int) {
 		"source":         dcID,
 	}
 	g.emit(e)
+	s.open = append(s.open, openDecision{day: day, extras: e.Extras})
 	if order > 0 {
 		c := s.ops.IntN(len(g.carriers))
 		sh := shipment{po: po, qty: order, carrier: g.carriers[c], due: day + s.LeadTime, leadTime: s.LeadTime}
@@ -500,6 +594,26 @@ func (g *generator) simulate(s *series, day int) {
 		e.Extras = map[string]string{"destination": s.Location, "lead_time_days": itoa(s.LeadTime)}
 		g.emit(e)
 	}
+}
+
+// realise prices the end of day, with lost units of demand lost: it adds
+// the day's cost to the series' totals and to each open decision made
+// before it, and records the realised cost of a decision whose horizon
+// ends today. Decisions whose horizon runs past the last day get none.
+func (s *series) realise(day, lost int) {
+	holding, lostCost := Costs.Holding*s.onHand, Costs.LostSale*lost
+	s.RealisedHoldingCost += int64(holding)
+	s.RealisedLostSaleCost += int64(lostCost)
+	done := 0
+	for i := range s.open {
+		d := &s.open[i]
+		d.cost += holding + lostCost
+		if day-d.day == Costs.HorizonDays {
+			d.extras[ExtraRealisedCost] = itoa(d.cost)
+			done++
+		}
+	}
+	s.open = s.open[:copy(s.open, s.open[done:])]
 }
 
 // ecommerce places the day's e-commerce orders and schedules their journeys.
@@ -573,6 +687,9 @@ func (g *generator) flush(ctx context.Context, day int) error {
 	g.summary.Events += int64(len(events))
 	g.summary.Files = append(g.summary.Files, key)
 	g.summary.Days++
+	if g.cfg.Progress != nil {
+		g.cfg.Progress(GenProgress{DaysWritten: g.summary.Days, Days: g.cfg.Days, Events: g.summary.Events})
+	}
 	return nil
 }
 

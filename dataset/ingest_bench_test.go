@@ -29,15 +29,30 @@ import (
 // would not describe Ingest.
 
 const (
-	rssHelperEnv = "SUPPLYLINE_RSS_HELPER" // "ingest" or "generate"
-	rssInEnv     = "SUPPLYLINE_RSS_IN"
-	rssOutEnv    = "SUPPLYLINE_RSS_OUT"
-	benchDaysEnv = "SUPPLYLINE_BENCH_DAYS"
+	rssHelperEnv   = "SUPPLYLINE_RSS_HELPER" // "ingest" or "generate"
+	rssInEnv       = "SUPPLYLINE_RSS_IN"
+	rssOutEnv      = "SUPPLYLINE_RSS_OUT"
+	benchDaysEnv   = "SUPPLYLINE_BENCH_DAYS"
+	benchEventsEnv = "SUPPLYLINE_BENCH_EVENTS"
 )
 
 // benchGenConfig is the world the benchmarks generate: 20 stores × 50 SKUs
-// (1000 inventory series) plus 500 e-commerce orders a day.
+// (1000 inventory series) plus 500 e-commerce orders a day. With
+// SUPPLYLINE_BENCH_EVENTS=N it is instead the world `supplyline gen
+// --events N --seed 7` generates (GenConfig.ForEvents), whose events a day
+// grow with N once it is two years long.
 func benchGenConfig(tb testing.TB) dataset.GenConfig {
+	if s := os.Getenv(benchEventsEnv); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n <= 0 {
+			tb.Fatalf("%s=%q: want a positive number of events", benchEventsEnv, s)
+		}
+		cfg, err := dataset.GenConfig{Seed: 7}.ForEvents(n)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return cfg
+	}
 	days := 84
 	if s := os.Getenv(benchDaysEnv); s != "" {
 		n, err := strconv.Atoi(s)
@@ -78,6 +93,7 @@ func BenchmarkGenerate(b *testing.B) {
 	}
 	b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(events), "events")
+	b.ReportMetric(float64(cfg.Days), "days")
 	reportPeakRSS(b, "generate", "", filepath.Join(dir, "rss-world"), runtime.GOMAXPROCS(0))
 }
 
