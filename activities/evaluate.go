@@ -70,5 +70,8 @@ func (a *Activities) Evaluate(ctx context.Context, in EvaluateInput) (EvaluateOu
 	if err := os.WriteFile(out.MarkdownPath, []byte(sc.Markdown()), 0o644); err != nil {
 		return EvaluateOutput{}, fmt.Errorf("writing scorecard: %w", err)
 	}
+	if _, err := eval.WriteCharts(in.OutDir, sc); err != nil {
+		return EvaluateOutput{}, fmt.Errorf("writing scorecard charts: %w", err)
+	}
 	return out, nil
 }

@@ -42,11 +42,18 @@ type Config struct {
 	// Scorecard.HeldOut) even when Tasks lists it.
 	HeldOutMaxTokens int
 	// Tasks names the tasks to run, in scorecard order: ReplenishTaskName,
-	// NextEventTaskName, EchelonTaskName. Empty means DefaultTasks.
+	// NextEventTaskName, EchelonTaskName, ETATaskName. Empty means DefaultTasks.
 	Tasks []string
 	// MultiEchelon is the multi-echelon task, run when Tasks lists it; the
 	// zero value is a usable task (see EchelonTask).
 	MultiEchelon EchelonTask
+	// ETA is the delivery-time task on real orders, run when Tasks lists
+	// ETATaskName (it is not a default task): set its Events or EventsDir,
+	// and SellersFile for the route baseline.
+	ETA ETATask
+	// LossCurve is the training loss by step. Optional: WriteCharts draws
+	// it when it is set. Evaluate copies it into Scorecard.LossCurve.
+	LossCurve []LossPoint
 	// Workers bounds the goroutines each task plays episodes on. Zero means
 	// GOMAXPROCS. Scores do not depend on it.
 	Workers int
@@ -77,6 +84,10 @@ func (c Config) task(name string) (Task, bool) {
 		t := c.MultiEchelon
 		t.Workers = c.Workers
 		return t, true
+	case ETATaskName:
+		t := c.ETA
+		t.Workers = c.Workers
+		return t, true
 	}
 	return nil, false
 }
@@ -97,12 +108,17 @@ func (c Config) Validate() error {
 	seen := map[string]bool{}
 	for _, name := range c.taskNames() {
 		if _, ok := c.task(name); !ok || seen[name] {
-			errs = append(errs, fmt.Errorf("%w: tasks: %q is unknown or repeated (known: %s, %s, %s)", ErrInvalidConfig, name, ReplenishTaskName, NextEventTaskName, EchelonTaskName))
+			errs = append(errs, fmt.Errorf("%w: tasks: %q is unknown or repeated (known: %s, %s, %s, %s)", ErrInvalidConfig, name, ReplenishTaskName, NextEventTaskName, EchelonTaskName, ETATaskName))
 		}
 		seen[name] = true
 	}
 	if err := c.Replenish.WithDefaults().Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if seen[ETATaskName] {
+		if err := c.ETA.Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if seen[EchelonTaskName] {
 		if err := c.MultiEchelon.WithDefaults().Validate(); err != nil {
@@ -177,6 +193,7 @@ func Evaluate(ctx context.Context, c Config) (Scorecard, error) {
 		Backend:    c.Backend,
 		Tasks:      results,
 		HeldOut:    heldOut,
+		LossCurve:  c.LossCurve,
 	}
 	return sc, nil
 }

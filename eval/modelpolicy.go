@@ -19,10 +19,12 @@ type Tokenizer interface {
 // ModelPolicy lets a model decide replenishment orders through the timeline
 // grammar. Its prompt is tokenize.DocStart, the header line, as many of the
 // latest complete day lines as fit the context, and today's line up to
-// "ord="; the model then decodes greedily, at most MaxNewTokens tokens, and
-// the digits it emits before a newline or any other character are the order.
-// No digits at all is an invalid action: the order is 0 and LastInvalid
-// reports it, so the scorecard counts it instead of hiding it.
+// "ord="; the model then decodes greedily, at most MaxNewTokens tokens,
+// constrained to digits: every token but those of digits and the newline that
+// ends the line is masked out (see digitVocab), so the model can only state a
+// number or end the line. The digits it emits before the newline are the
+// order. A newline before any digit is an invalid action: the order is 0 and
+// LastInvalid reports it, so the scorecard counts it instead of hiding it.
 type ModelPolicy struct {
 	// Label is the policy's name. Empty means "model".
 	Label string
@@ -43,6 +45,7 @@ type ModelPolicy struct {
 	invalid bool
 	err     error
 	prefix  string
+	digits  *digitVocab // the tokens decoding may pick; shared by forks
 }
 
 // NewModelPolicy returns a ModelPolicy for m with tokenizer tok, which must
@@ -55,7 +58,8 @@ func NewModelPolicy(m *Model, tok Tokenizer, leadTime int) (*ModelPolicy, error)
 	if id < 0 || id >= m.VocabSize() {
 		return nil, fmt.Errorf("%w: %s is id %d, model vocabulary is %d", ErrTokenRange, tokenize.DocStart, id, m.VocabSize())
 	}
-	return &ModelPolicy{LeadTime: leadTime, model: m, ctxLen: m.ContextLen(), tok: tok, session: m.NewSession()}, nil
+	return &ModelPolicy{LeadTime: leadTime, model: m, ctxLen: m.ContextLen(), tok: tok, session: m.NewSession(),
+		digits: newDigitVocab(tok, m.VocabSize())}, nil
 }
 
 // Fork implements Forker: a policy with the same settings and its own
@@ -68,7 +72,7 @@ func (p *ModelPolicy) Fork() Policy {
 	}
 	return &ModelPolicy{
 		Label: p.Label, Location: p.Location, SKU: p.SKU, LeadTime: p.LeadTime, MaxNewTokens: p.MaxNewTokens,
-		model: p.model, ctxLen: p.ctxLen, tok: p.tok, session: p.model.NewSession(),
+		model: p.model, ctxLen: p.ctxLen, tok: p.tok, session: p.model.NewSession(), digits: p.digits,
 	}
 }
 
@@ -187,30 +191,16 @@ func (p *ModelPolicy) decode(ids []int) (string, error) {
 		p.cached = p.cached[:p.session.Len()]
 		return "", err
 	}
-	var digits strings.Builder
-	for i := 0; i < p.maxNew(); i++ {
-		tok := argmax(logits)
-		piece := p.tok.Decode([]int{tok})
-		if isSpecial(piece) {
-			break
-		}
-		stop := piece == ""
-		for _, r := range piece {
-			if r < '0' || r > '9' {
-				stop = true
-				break
-			}
-			digits.WriteRune(r)
-		}
-		if stop || i == p.maxNew()-1 {
-			break
-		}
-		if logits, err = p.session.Append(tok); err != nil {
-			return "", err
-		}
-		p.cached = append(p.cached, tok)
+	if p.digits == nil {
+		p.digits = newDigitVocab(p.tok, len(logits))
 	}
-	return digits.String(), nil
+	return p.digits.decode(logits, p.maxNew(), func(id int) ([]float32, error) {
+		l, err := p.session.Append(id)
+		if err == nil {
+			p.cached = append(p.cached, id)
+		}
+		return l, err
+	})
 }
 
 func isSpecial(s string) bool {

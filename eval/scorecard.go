@@ -31,6 +31,15 @@ type Scorecard struct {
 	Tasks     []TaskResult `json:"tasks"`
 	// HeldOut is nil when held-out scoring was switched off.
 	HeldOut *HeldOut `json:"heldout,omitempty"`
+	// LossCurve is the training loss by step, when the caller supplied it
+	// (Config.LossCurve); WriteCharts draws it.
+	LossCurve []LossPoint `json:"loss_curve,omitempty"`
+}
+
+// LossPoint is the training loss at one optimiser step.
+type LossPoint struct {
+	Step int     `json:"step"`
+	Loss float64 `json:"loss"`
 }
 
 // Units of TaskResult costs.
@@ -71,6 +80,10 @@ type TaskResult struct {
 	OptimumNote         string   `json:"optimum_note,omitempty"`
 	// NextEvent is the next-event task's full result; nil for other tasks.
 	NextEvent *HeldOut `json:"next_event,omitempty"`
+	// ETA is the eta task's full result; nil for other tasks. Its Policies
+	// carry each predictor's MAE in days as CostPerDay (Unit UnitMAEDays),
+	// its fallbacks as InvalidActions and its test orders as Decisions.
+	ETA *ETAResult `json:"eta,omitempty"`
 }
 
 // Markdown renders the scorecard for people: a table per task and the
@@ -102,6 +115,10 @@ func (s Scorecard) Markdown() string {
 		}
 		if t.NextEvent != nil {
 			nextEventMarkdown(&b, *t.NextEvent)
+			continue
+		}
+		if t.ETA != nil {
+			etaMarkdown(&b, t)
 			continue
 		}
 		b.WriteString("| policy | cost per day (simulated) | ±95% CI | exact expected cost | fill rate | invalid actions | capped orders |\n|---|---:|---:|---:|---:|---:|---:|\n")
@@ -177,6 +194,24 @@ func nextEventMarkdown(b *strings.Builder, h HeldOut) {
 	fmt.Fprintf(b, "| unigram (train split, add-one) | %.4f | %.3f | %.1f%% |\n", h.UnigramBitsPerByte, h.UnigramPerplexity, 100*h.UnigramTop1Accuracy)
 	if best := math.Min(h.UnigramBitsPerByte, h.BigramBitsPerByte); best > 0 {
 		fmt.Fprintf(b, "\nThe model needs %.1f%% of the best baseline's bits.\n", 100*h.BitsPerByte/best)
+	}
+}
+
+// etaMarkdown renders the eta task: every predictor's MAE and accuracy on
+// the same test orders.
+func etaMarkdown(b *strings.Builder, t TaskResult) {
+	r := t.ETA
+	fmt.Fprintf(b, "Split at %s: %d train orders, %d test orders (%d straddling the cutoff and %d without a delivery left out).\n\n",
+		r.Cutoff.UTC().Format(time.RFC3339), r.TrainOrders, r.TestOrders, r.Straddling, r.Undelivered)
+	b.WriteString("| predictor | MAE (days) | within ±2 days | fallbacks to the global median |\n|---|---:|---:|---:|\n")
+	for _, p := range r.Predictors {
+		fmt.Fprintf(b, "| %s | %.3f | %.1f%% | %d of %d |\n", p.Name, p.MAE, 100*p.Within2, p.Fallbacks, p.Orders)
+	}
+	if t.ModelPolicy != "" {
+		fmt.Fprintf(b, "\nThe model's MAE is %.3f days; the best baseline, %s, has %.3f, so the model is %s it (in error).\n",
+			t.ModelCost, t.BestBaseline, t.BestBaselineCost, gapWords(t.Gap))
+	} else {
+		fmt.Fprintf(b, "\nNo model played. The best baseline, %s, has an MAE of %.3f days.\n", t.BestBaseline, t.BestBaselineCost)
 	}
 }
 

@@ -36,6 +36,9 @@ type Agent struct {
 	// Echelon returns the policy that plays the multi-echelon task with the
 	// given number of stages.
 	Echelon func(stages int) (EchelonPolicy, error)
+	// ETA returns a predictor of delivered days for the eta task; it is
+	// called once per goroutine.
+	ETA func() (ETAPredictor, error)
 	// LM scores the next-event task on ShardManifest, decoding with Tokenizer.
 	LM            LogitModel
 	Tokenizer     Tokenizer
@@ -43,12 +46,16 @@ type Agent struct {
 }
 
 // ModelAgent is the Agent of a loaded model: it plays replenishment through
-// ModelPolicy and scores next-event on the shards at manifest. It has no
+// ModelPolicy, predicts delivery times through ModelETA and scores
+// next-event on the shards at manifest. It has no
 // multi-echelon hook (see EchelonPolicy).
 func ModelAgent(m *Model, tok Tokenizer, manifest string) Agent {
 	return Agent{
 		Replenisher: func(leadTime int) (Policy, error) {
 			return NewModelPolicy(m, tok, leadTime)
+		},
+		ETA: func() (ETAPredictor, error) {
+			return NewModelETA(m, tok)
 		},
 		LM:            m,
 		Tokenizer:     tok,

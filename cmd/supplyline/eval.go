@@ -10,12 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/supplyline/supplyline/eval"
 )
 
 // runEval scores one checkpoint on the chosen tasks and writes
-// scorecard.json and scorecard.md to --out.
+// scorecard.json, scorecard.md and the PNG charts (eval.WriteCharts) to --out.
 func runEval(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.SetOutput(out)
@@ -24,8 +25,11 @@ func runEval(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&cfg.ShardManifest, "shards", "", "shard directory or its manifest.json; its val split is scored (required)")
 	fs.StringVar(&cfg.TokenizerDir, "tokenizer", "", "directory of vocab.json and merges.txt (default: beside the manifest)")
 	fs.StringVar(&cfg.RunID, "run-id", "", "run name in the scorecard (default: the checkpoint's parent directory)")
-	tasks := fs.String("tasks", strings.Join(eval.DefaultTasks, ","), "comma-separated tasks: "+strings.Join([]string{eval.ReplenishTaskName, eval.NextEventTaskName, eval.EchelonTaskName}, ", "))
-	dir := fs.String("out", ".", "directory for scorecard.json and scorecard.md")
+	tasks := fs.String("tasks", strings.Join(eval.DefaultTasks, ","), "comma-separated tasks: "+strings.Join([]string{eval.ReplenishTaskName, eval.NextEventTaskName, eval.EchelonTaskName, eval.ETATaskName}, ", "))
+	dir := fs.String("out", ".", "directory for scorecard.json, scorecard.md and the PNG charts")
+	fs.StringVar(&cfg.ETA.EventsDir, "events", "", "canonical events for the eta task: an import or ingest output directory")
+	fs.StringVar(&cfg.ETA.SellersFile, "sellers", "", "CSV of seller_id,seller_state for the eta task's route baseline (Olist's olist_sellers_dataset.csv)")
+	cutoff := fs.String("eta-cutoff", "", "eta train/test cutoff, RFC 3339 or YYYY-MM-DD (default: at 80% of the orders)")
 	fs.Int64Var(&cfg.Replenish.Seed, "seed", 0, "seed of the simulators' demand paths")
 	fs.IntVar(&cfg.Replenish.Episodes, "episodes", 0, "replenish episodes (0 = default)")
 	fs.IntVar(&cfg.HeldOutMaxTokens, "heldout-tokens", 0, "validation tokens scored by next-event (0 = default 20000; negative skips next-event)")
@@ -34,6 +38,15 @@ func runEval(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if cfg.CheckpointDir == "" || cfg.ShardManifest == "" {
 		return errors.New("eval: --checkpoint and --shards are required")
+	}
+	if *cutoff != "" {
+		t, err := time.Parse(time.RFC3339, *cutoff)
+		if err != nil {
+			if t, err = time.Parse(time.DateOnly, *cutoff); err != nil {
+				return fmt.Errorf("eval: --eta-cutoff %q is not RFC 3339 or YYYY-MM-DD", *cutoff)
+			}
+		}
+		cfg.ETA.Cutoff = t.UTC()
 	}
 	for _, t := range strings.Split(*tasks, ",") {
 		if t = strings.TrimSpace(t); t != "" {
@@ -59,13 +72,23 @@ func runEval(ctx context.Context, args []string, out io.Writer) error {
 	if err := os.WriteFile(mdPath, []byte(sc.Markdown()), 0o644); err != nil {
 		return fmt.Errorf("eval: write scorecard: %w", err)
 	}
+	charts, err := eval.WriteCharts(*dir, sc)
+	if err != nil {
+		return err
+	}
 	for _, t := range sc.Tasks {
 		unit := "per day"
-		if t.Unit == eval.UnitBitsPerByte {
+		switch t.Unit {
+		case eval.UnitBitsPerByte:
 			unit = "bits per byte"
+		case eval.UnitMAEDays:
+			unit = "MAE in days"
 		}
 		fmt.Fprintf(out, "%s: model %.4f, best baseline %s %.4f (%s)\n", t.Name, t.ModelCost, t.BestBaseline, t.BestBaselineCost, unit)
 	}
 	fmt.Fprintf(out, "scorecard: %s\n", jsonPath)
+	for _, c := range charts {
+		fmt.Fprintf(out, "chart: %s\n", c)
+	}
 	return nil
 }

@@ -21,6 +21,8 @@ func TestEvalFlags(t *testing.T) {
 		"no-checkpoint": {"--shards", "x"},
 		"no-shards":     {"--checkpoint", "x"},
 		"bad-flag":      {"--nope"},
+		"bad-cutoff":    {"--checkpoint", "x", "--shards", "x", "--eta-cutoff", "June"},
+		"eta-no-events": {"--checkpoint", "x", "--shards", "x", "--tasks", "eta"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if err := Run(context.Background(), append([]string{"eval"}, args...), &bytes.Buffer{}); err == nil {
@@ -160,5 +162,10 @@ func TestEvalWritesScorecard(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "scorecard: ") {
 		t.Errorf("output: %s", out.String())
+	}
+	for _, chart := range []string{"cost-replenish.png", "cost-next-event.png", "cost-multi-echelon.png"} {
+		if _, err := os.Stat(filepath.Join(outDir, chart)); err != nil || !strings.Contains(out.String(), "chart: "+filepath.Join(outDir, chart)) {
+			t.Errorf("chart %s: %v", chart, err)
+		}
 	}
 }
