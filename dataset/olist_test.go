@@ -99,8 +99,28 @@ func placedOf(t *testing.T, j []dataset.Event) dataset.Event {
 	return dataset.Event{}
 }
 
+// olistFixture lays out the hand-written fixture in testdata/olist-fixture
+// under the Olist file names in a temporary directory. It is stored under
+// other names so that nothing in the repository looks like a copy of the
+// shared Olist data.
+func olistFixture(t *testing.T, src string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, table := range map[string]string{"orders.txt": dataset.OlistOrdersFile, "order_items.txt": dataset.OlistItemsFile,
+		"order_payments.txt": dataset.OlistPaymentsFile, "customers.txt": dataset.OlistCustomersFile} {
+		b, err := os.ReadFile(filepath.Join(src, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, table), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 func TestImportOlistFixture(t *testing.T) {
-	res, out := importOlist(t, filepath.Join("testdata", "olist"))
+	res, out := importOlist(t, olistFixture(t, filepath.Join("testdata", "olist-fixture")))
 
 	wantTables := []dataset.TableCounts{
 		{Table: dataset.OlistOrdersFile, Rows: 9, Used: 5, Orphans: 0, Rejected: 4},
