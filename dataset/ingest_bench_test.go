@@ -1,20 +1,18 @@
 package dataset_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/supplyline/supplyline/dataset"
+	"github.com/supplyline/supplyline/internal/peakrss"
 )
 
 // The ingest benchmarks run on a generated world of about 1M events
@@ -144,34 +142,7 @@ func BenchmarkIngest(b *testing.B) {
 // and reports its peak resident set size.
 func reportPeakRSS(b *testing.B, work, in, out string, procs int) {
 	b.Helper()
-	if runtime.GOOS != "linux" {
-		b.Log("peak RSS: needs /proc/self/status; skipped")
-		return
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd := exec.Command(exe, "-test.run=^TestBenchPeakRSSHelper$", "-test.count=1")
-	cmd.Env = append(os.Environ(),
-		rssHelperEnv+"="+work, rssInEnv+"="+in, rssOutEnv+"="+out,
-		"GOMAXPROCS="+strconv.Itoa(procs))
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.Output()
-	if err != nil {
-		b.Fatalf("peak RSS helper: %v\n%s", err, stdout)
-	}
-	for line := range strings.Lines(string(stdout)) {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "VmHWM-kB: "); ok {
-			kb, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				b.Fatalf("peak RSS helper: %q: %v", line, err)
-			}
-			b.ReportMetric(kb/1024, "peak-RSS-MiB")
-			return
-		}
-	}
-	b.Fatalf("peak RSS helper printed no VmHWM:\n%s", stdout)
+	peakrss.Report(b, "TestBenchPeakRSSHelper", procs, rssHelperEnv+"="+work, rssInEnv+"="+in, rssOutEnv+"="+out)
 }
 
 // TestBenchPeakRSSHelper is not a test: reportPeakRSS runs it in a child
@@ -195,28 +166,7 @@ func TestBenchPeakRSSHelper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kb, err := vmHWM()
-	if err != nil {
+	if err := peakrss.Print(); err != nil {
 		t.Fatal(err)
 	}
-	fmt.Printf("VmHWM-kB: %d\n", kb)
-}
-
-// vmHWM returns this process's peak resident set size in KiB.
-func vmHWM() (int64, error) {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			return strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return 0, err
-	}
-	return 0, fmt.Errorf("no VmHWM in /proc/self/status")
 }

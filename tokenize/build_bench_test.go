@@ -1,19 +1,17 @@
 package tokenize
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/supplyline/supplyline/dataset"
+	"github.com/supplyline/supplyline/internal/peakrss"
 )
 
 // BenchmarkBuild measures Build end to end, canonical events in memory to
@@ -67,38 +65,12 @@ func benchBuildEvents(tb testing.TB) []dataset.Event {
 	return synthEvents(7, 20, 50, benchBuildDays(tb), 500)
 }
 
-// buildPeakRSS re-executes the test binary, running only
-// TestBuildPeakRSSHelper at GOMAXPROCS=procs, and reports its VmHWM: the
-// benchmark process itself holds the framework and earlier runs' garbage.
-// The figure includes the events themselves, which Build takes in memory.
+// buildPeakRSS reports the peak RSS of one Build in a child process at
+// GOMAXPROCS=procs (see internal/peakrss). The figure includes the events
+// themselves, which Build takes in memory.
 func buildPeakRSS(b *testing.B, procs int) {
 	b.Helper()
-	if runtime.GOOS != "linux" {
-		b.Log("peak RSS: needs /proc/self/status; skipped")
-		return
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd := exec.Command(exe, "-test.run=^TestBuildPeakRSSHelper$", "-test.count=1")
-	cmd.Env = append(os.Environ(), buildRSSHelperEnv+"="+b.TempDir(), "GOMAXPROCS="+strconv.Itoa(procs))
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.Output()
-	if err != nil {
-		b.Fatalf("peak RSS helper: %v\n%s", err, stdout)
-	}
-	for line := range strings.Lines(string(stdout)) {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "VmHWM-kB: "); ok {
-			kb, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				b.Fatalf("peak RSS helper: %q: %v", line, err)
-			}
-			b.ReportMetric(kb/1024, "peak-RSS-MiB")
-			return
-		}
-	}
-	b.Fatalf("peak RSS helper printed no VmHWM:\n%s", stdout)
+	peakrss.Report(b, "TestBuildPeakRSSHelper", procs, buildRSSHelperEnv+"="+b.TempDir())
 }
 
 // TestBuildPeakRSSHelper is not a test: buildPeakRSS runs it in a child
@@ -114,18 +86,8 @@ func TestBuildPeakRSSHelper(t *testing.T) {
 	if _, err := Build(context.Background(), BuildConfig{Events: evs, OutDir: filepath.Join(out, "out"), Cutoff: cutoff, VocabSize: 2048, InputHash: "bench"}); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
+	fmt.Printf("build-seconds: %.2f\n", time.Since(start).Seconds())
+	if err := peakrss.Print(); err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			fmt.Printf("VmHWM-kB: %s\n", strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			fmt.Printf("build-seconds: %.2f\n", time.Since(start).Seconds())
-			return
-		}
-	}
-	t.Fatal("no VmHWM in /proc/self/status")
 }
