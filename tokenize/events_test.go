@@ -15,7 +15,8 @@ var testStart = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 // synthEvents builds a small retail world the way the synthetic generator
 // describes it: per store/SKU/day an inventory_snapshot with the extras the
 // renderer reads and, some days, a replenishment_ordered; retail order
-// journeys; and a few events that fit no document (transport, lost_sale).
+// journeys; shipments of one transport_departed each; and events that fit
+// no document (lost_sale).
 func synthEvents(seed uint64, stores, skus, days, orders int) []dataset.Event {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	var evs []dataset.Event

@@ -120,3 +120,72 @@ func FormatOrderHeader(h OrderHeader) string {
 func FormatOrderStep(s OrderStep) string {
 	return fmt.Sprintf("%s d=%d\n", s.Step, s.Day)
 }
+
+// The shipment grammar (one document per shipment, keyed by the OrderID of
+// its transport events, one line per distinct leg event in time order):
+//
+//	shp from=DC01 to=S03 carrier=C01 lt=3\n
+//	departed d=0\n
+//	delayed d=3 days=1\n
+//	arrived d=4\n
+//
+// The header carries the origin (Location of transport_departed), the
+// destination (extras "destination" of transport_departed, else the Location
+// of transport_delayed or transport_arrived, which happen there), the
+// carrier, and last the planned lead time lt (extras "lead_time_days"), the
+// delivery days a model can be prompted for. As in order journeys, fields
+// whose source events are not in the document are left out rather than
+// guessed. Each step line is the event type without the "transport_" prefix
+// and d, whole UTC days since the shipment's first event (its departure);
+// a delay line ends with days, the announced delay (extras "delay_days"),
+// its outcome field. The arrival comes last in time, so a model prompted with
+// the header and the departure is asked when the shipment arrives. Identical
+// consecutive lines collapse into one.
+
+// ShipmentHeader is the first line of a shipment document. Empty fields and
+// a negative LeadTime are omitted.
+type ShipmentHeader struct {
+	From     string
+	To       string
+	Carrier  string
+	LeadTime int
+}
+
+// ShipmentStep is one line of a shipment document.
+type ShipmentStep struct {
+	// Step is the event type with the "transport_" prefix removed
+	// ("departed", "delayed", "arrived").
+	Step string
+	// Day is whole UTC days since the shipment's first event.
+	Day int
+	// DelayDays is the announced delay of a "delayed" step; negative omits it.
+	DelayDays int
+}
+
+// FormatShipmentHeader renders the shipment header line, newline included.
+func FormatShipmentHeader(h ShipmentHeader) string {
+	var b strings.Builder
+	b.WriteString("shp")
+	if h.From != "" {
+		b.WriteString(" from=" + h.From)
+	}
+	if h.To != "" {
+		b.WriteString(" to=" + h.To)
+	}
+	if h.Carrier != "" {
+		b.WriteString(" carrier=" + h.Carrier)
+	}
+	if h.LeadTime >= 0 {
+		fmt.Fprintf(&b, " lt=%d", h.LeadTime)
+	}
+	b.WriteByte('\n')
+	return b.String()
+}
+
+// FormatShipmentStep renders a step line, newline included.
+func FormatShipmentStep(s ShipmentStep) string {
+	if s.DelayDays >= 0 {
+		return fmt.Sprintf("%s d=%d days=%d\n", s.Step, s.Day, s.DelayDays)
+	}
+	return fmt.Sprintf("%s d=%d\n", s.Step, s.Day)
+}

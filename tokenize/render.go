@@ -14,7 +14,7 @@ import (
 // Document is one rendered document: the text between DocStart and DocEnd.
 type Document struct {
 	// Key names the entity the document is about: "inv/<location>/<sku>" or
-	// "ord/<order id>". A timeline that spans the cutoff yields one document
+	// "ord/<order id>" or "shp/<shipment order id>". A timeline that spans the cutoff yields one document
 	// with the same key on each side.
 	Key string
 	// Text is the document without special tokens.
@@ -52,6 +52,8 @@ const (
 	ExtraLost          = "lost"
 	ExtraLeadTimeDays  = "lead_time_days"
 	ExtraPromisedDays  = "promised_days"
+	ExtraDestination   = "destination"
+	ExtraDelayDays     = "delay_days"
 )
 
 // journeySteps maps the retail order event types to their step names.
@@ -65,14 +67,22 @@ var journeySteps = map[string]string{
 	string(dataset.Returned):       "returned",
 }
 
+// shipmentSteps maps the transport event types to their step names.
+var shipmentSteps = map[string]string{
+	string(dataset.TransportDeparted): "departed",
+	string(dataset.TransportDelayed):  "delayed",
+	string(dataset.TransportArrived):  "arrived",
+}
+
 // Render turns canonical events into documents, split in time at cutoff.
 //
 // Inventory timelines: one per (location, SKU), one line per UTC day that has
 // an inventory_snapshot; the day's replenishment_ordered events give its
 // order (0 when there is none). Order journeys: one per retail order
-// (OrderID set, type in the retail order and fulfilment set).
+// (OrderID set, type in the retail order and fulfilment set). Shipments: one
+// per shipment (OrderID set, a transport_* type), one line per leg event.
 //
-// A day (or a journey step) belongs to train only when every event rendered
+// A day (or a journey or shipment step) belongs to train only when every event rendered
 // into it is before cutoff; otherwise it goes to val. A timeline that spans
 // the cutoff therefore becomes two documents and train text never carries
 // information from at or after the cutoff. Documents come out sorted by Key.
@@ -88,6 +98,7 @@ func Render(events []dataset.Event, cutoff time.Time) (train, val []Document, st
 	type invKey struct{ loc, sku string }
 	inv := map[invKey][]*dataset.Event{}
 	orders := map[string][]*dataset.Event{}
+	shipments := map[string][]*dataset.Event{}
 	for i := range events {
 		e := &events[i]
 		switch {
@@ -96,6 +107,8 @@ func Render(events []dataset.Event, cutoff time.Time) (train, val []Document, st
 			inv[k] = append(inv[k], e)
 		case journeySteps[e.EventType] != "" && e.OrderID != "":
 			orders[e.OrderID] = append(orders[e.OrderID], e)
+		case shipmentSteps[e.EventType] != "" && e.OrderID != "":
+			shipments[e.OrderID] = append(shipments[e.OrderID], e)
 		default:
 			stats.Unrendered[e.EventType]++
 		}
@@ -108,6 +121,11 @@ func Render(events []dataset.Event, cutoff time.Time) (train, val []Document, st
 	}
 	for id, evs := range orders {
 		tr, va := renderJourney(id, evs, cutoff, &stats)
+		train = append(train, tr...)
+		val = append(val, va...)
+	}
+	for id, evs := range shipments {
+		tr, va := renderShipment(id, evs, cutoff, &stats)
 		train = append(train, tr...)
 		val = append(val, va...)
 	}
@@ -305,6 +323,77 @@ func renderJourney(id string, evs []*dataset.Event, cutoff time.Time, stats *Ren
 			prev = st
 		}
 		doc := Document{Key: "ord/" + id, Text: b.String(), Events: len(part)}
+		if s == 0 {
+			train = append(train, doc)
+		} else {
+			val = append(val, doc)
+		}
+	}
+	return train, val
+}
+
+// renderShipment renders one shipment's transport events into at most one
+// train and one val document, split at cutoff event by event as journeys
+// are. Step days count from the shipment's first event (its departure when
+// that is present), in the past of both sides. Header fields come only from
+// the events of the side being written, so the train half never carries the
+// destination or lead time learned from a val-side event, and the val half
+// leaves out what only the train side's departure knew.
+func renderShipment(id string, evs []*dataset.Event, cutoff time.Time, stats *RenderStats) (train, val []Document) {
+	sortEvents(evs)
+	first := dayIndex(evs[0].EventTime)
+	var parts [2][]*dataset.Event
+	for _, e := range evs {
+		s := 0
+		if !e.EventTime.Before(cutoff) {
+			s = 1
+		}
+		parts[s] = append(parts[s], e)
+		stats.Rendered[e.EventType]++
+	}
+	for s, part := range parts {
+		if len(part) == 0 {
+			continue
+		}
+		h := ShipmentHeader{LeadTime: -1}
+		for _, e := range part {
+			departed := e.EventType == string(dataset.TransportDeparted)
+			if departed && h.From == "" {
+				h.From = e.Location
+			}
+			if h.To == "" {
+				if d := strings.TrimSpace(e.Extras[ExtraDestination]); d != "" {
+					h.To = d
+				} else if !departed {
+					h.To = e.Location // delayed and arrived happen at the destination
+				}
+			}
+			if h.Carrier == "" {
+				h.Carrier = e.Carrier
+			}
+			if h.LeadTime < 0 {
+				if lt, ok := extraInt(e, ExtraLeadTimeDays); ok && lt >= 0 {
+					h.LeadTime = lt
+				}
+			}
+		}
+		var b strings.Builder
+		b.WriteString(FormatShipmentHeader(h))
+		var prev ShipmentStep
+		for i, e := range part {
+			st := ShipmentStep{Step: shipmentSteps[e.EventType], Day: int(dayIndex(e.EventTime) - first), DelayDays: -1}
+			if e.EventType == string(dataset.TransportDelayed) {
+				if d, ok := extraInt(e, ExtraDelayDays); ok && d >= 0 {
+					st.DelayDays = d
+				}
+			}
+			if i > 0 && st == prev {
+				continue
+			}
+			b.WriteString(FormatShipmentStep(st))
+			prev = st
+		}
+		doc := Document{Key: "shp/" + id, Text: b.String(), Events: len(part)}
 		if s == 0 {
 			train = append(train, doc)
 		} else {

@@ -1,6 +1,7 @@
 package tokenize
 
 import (
+	"context"
 	"errors"
 	"math/rand/v2"
 	"reflect"
@@ -37,6 +38,25 @@ func journey(id string, steps ...any) []dataset.Event {
 			e.Extras = map[string]string{ExtraPromisedDays: "5"}
 		case string(dataset.Shipped), string(dataset.Delivered):
 			e.Carrier = "C1"
+		}
+		evs = append(evs, e)
+	}
+	return evs
+}
+
+// shipment builds the transport events of one shipment from DC01 to S03 by
+// carrier C01 with lead time 3: steps are (type, hours since testStart).
+func shipment(id string, steps ...any) []dataset.Event {
+	var evs []dataset.Event
+	for i := 0; i < len(steps); i += 2 {
+		e := dataset.Event{EventID: id + steps[i].(string), EventTime: testStart.Add(time.Duration(steps[i+1].(int)) * time.Hour),
+			EventType: steps[i].(string), OrderID: id, SKU: "P003", Location: "S03", Carrier: "C01", Quantity: 12}
+		switch e.EventType {
+		case string(dataset.TransportDeparted):
+			e.Location = "DC01"
+			e.Extras = map[string]string{ExtraDestination: "S03", ExtraLeadTimeDays: "3"}
+		case string(dataset.TransportDelayed):
+			e.Extras = map[string]string{ExtraDelayDays: "1"}
 		}
 		evs = append(evs, e)
 	}
@@ -87,10 +107,26 @@ func TestRender(t *testing.T) {
 			unrendered: map[string]int64{},
 		},
 		{
+			name:   "shipment with a delay",
+			cutoff: testStart.AddDate(0, 0, 10),
+			// Departs Monday 23:00, due Thursday, delayed that morning, arrives Friday.
+			events:     shipment("PO-S03-P003-20240101", "transport_delayed", 78, "transport_departed", 23, "transport_arrived", 103),
+			train:      []Document{{Key: "shp/PO-S03-P003-20240101", Events: 3, Text: "shp from=DC01 to=S03 carrier=C01 lt=3\ndeparted d=0\ndelayed d=3 days=1\narrived d=4\n"}},
+			unrendered: map[string]int64{},
+		},
+		{
+			name: "shipment spanning the cutoff",
+			// Cutoff Wednesday 00:00: the departure is train, the delay and arrival val.
+			events:     shipment("PO1", "transport_departed", 23, "transport_delayed", 78, "transport_arrived", 103),
+			train:      []Document{{Key: "shp/PO1", Events: 1, Text: "shp from=DC01 to=S03 carrier=C01 lt=3\ndeparted d=0\n"}},
+			val:        []Document{{Key: "shp/PO1", Events: 2, Text: "shp to=S03 carrier=C01\ndelayed d=3 days=1\narrived d=4\n"}},
+			unrendered: map[string]int64{},
+		},
+		{
 			name: "unrendered events are counted by type",
 			events: []dataset.Event{
-				{EventID: "t1", EventTime: testStart, EventType: string(dataset.TransportDeparted), Location: "DC"},
-				{EventID: "t2", EventTime: testStart, EventType: string(dataset.OrderPlaced)}, // no order id
+				{EventID: "t1", EventTime: testStart, EventType: string(dataset.TransportDeparted), Location: "DC"}, // no order id
+				{EventID: "t2", EventTime: testStart, EventType: string(dataset.OrderPlaced)},                       // no order id
 				snap(0, 1, "x", "0", "0", "0"),                                 // malformed extra
 				snap(1, 1, "1", "0", "0", "0"), snap(1, 2, "1", "0", "0", "0"), // second snapshot of a day
 			},
@@ -146,8 +182,11 @@ func TestRenderInvariants(t *testing.T) {
 		if inDocs != r {
 			t.Fatalf("documents hold %d events, stats say %d rendered", inDocs, r)
 		}
-		if stats.Unrendered[string(dataset.LostSale)] == 0 || stats.Unrendered[string(dataset.TransportDeparted)] == 0 {
-			t.Fatalf("expected lost_sale and transport events unrendered: %v", stats.Unrendered)
+		if stats.Unrendered[string(dataset.LostSale)] == 0 {
+			t.Fatalf("expected lost_sale unrendered: %v", stats.Unrendered)
+		}
+		if n := stats.Unrendered[string(dataset.TransportDeparted)]; n != 0 || stats.Rendered[string(dataset.TransportDeparted)] == 0 {
+			t.Fatalf("transport_departed: %d unrendered, %d rendered; want all rendered", n, stats.Rendered[string(dataset.TransportDeparted)])
 		}
 	})
 	t.Run("independent of input order", func(t *testing.T) {
@@ -183,4 +222,97 @@ func TestRenderInvariants(t *testing.T) {
 			t.Fatalf("err = %v, want ErrInvalidConfig", err)
 		}
 	})
+}
+
+// TestRenderShipmentsGenerated renders a generated world: every transport
+// event lands in a shipment document, every event is accounted for, and a
+// shipment's train document holds exactly its events before the cutoff and
+// its val document exactly those at or after it.
+func TestRenderShipmentsGenerated(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := dataset.Generate(context.Background(), dataset.GenConfig{Seed: 4, Days: 30, Stores: 2, SKUs: 3, EcomOrdersPerDay: 3}, dir); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := dataset.ReadEvents(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cutoff := testStart.AddDate(0, 0, 20)
+	train, val, stats, err := Render(evs, cutoff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	transport := map[string]bool{}
+	for _, ty := range []dataset.EventType{dataset.TransportDeparted, dataset.TransportDelayed, dataset.TransportArrived} {
+		transport[string(ty)] = true
+		if n := stats.Unrendered[string(ty)]; n != 0 {
+			t.Errorf("%s: %d unrendered", ty, n)
+		}
+	}
+	if stats.Rendered[string(dataset.TransportDelayed)] == 0 || stats.Rendered[string(dataset.TransportArrived)] == 0 {
+		t.Fatalf("world has no delayed or arrived shipments: %v", stats.Rendered)
+	}
+	r, u := stats.Total()
+	if r+u != int64(len(evs)) {
+		t.Fatalf("rendered %d + unrendered %d != %d events", r, u, len(evs))
+	}
+
+	// Per shipment, its transport events before (0) and at or after (1) the cutoff.
+	want := map[string]*[2]int{}
+	for _, e := range evs {
+		if !transport[e.EventType] {
+			continue
+		}
+		if e.OrderID == "" {
+			t.Fatalf("transport event %s has no order id", e.EventID)
+		}
+		n := want[e.OrderID]
+		if n == nil {
+			n = &[2]int{}
+			want[e.OrderID] = n
+		}
+		if e.EventTime.Before(cutoff) {
+			n[0]++
+		} else {
+			n[1]++
+		}
+	}
+	got := map[string]*[2]int{}
+	var inDocs int64
+	for side, docs := range [][]Document{train, val} {
+		for _, d := range docs {
+			inDocs += int64(d.Events)
+			id, ok := strings.CutPrefix(d.Key, "shp/")
+			if !ok {
+				continue
+			}
+			if !strings.HasPrefix(d.Text, "shp ") {
+				t.Errorf("%s: text %q", d.Key, d.Text)
+			}
+			n := got[id]
+			if n == nil {
+				n = &[2]int{}
+				got[id] = n
+			}
+			n[side] += d.Events
+		}
+	}
+	if inDocs != r {
+		t.Fatalf("documents hold %d events, stats say %d rendered", inDocs, r)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d shipment documents keys, %d shipments", len(got), len(want))
+	}
+	spanning := 0
+	for id, w := range want {
+		if g := got[id]; g == nil || *g != *w {
+			t.Errorf("shipment %s: documents hold %v events (train, val), want %v", id, g, *w)
+		}
+		if w[0] > 0 && w[1] > 0 {
+			spanning++
+		}
+	}
+	if spanning == 0 {
+		t.Fatal("no shipment spans the cutoff; the split is untested")
+	}
 }
