@@ -6,9 +6,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/supplyline/supplyline/train"
 )
@@ -192,16 +194,181 @@ func (m *Model) Dir() string { return m.dir }
 // position i, the logits of the token after ids[:i+1]. It panics when ids is
 // longer than ContextLen or holds an id outside the vocabulary, like an index
 // out of range; use a Session for checked, incremental decoding.
+//
+// All positions go through each matrix product together, and long sequences
+// spread the products over GOMAXPROCS goroutines; the result does not depend
+// on how the work is split.
 func (m *Model) Logits(ids []int) [][]float32 {
-	s := m.NewSession()
-	out := make([][]float32, len(ids))
-	for i, id := range ids {
-		if err := s.step(id, true); err != nil {
-			panic(err)
-		}
-		out[i] = slices.Clone(s.logits)
+	return m.forward(ids, runtime.GOMAXPROCS(0))
+}
+
+// LogitsBatch returns Logits(seqs[i]) for every sequence, exactly, running the
+// sequences in parallel on GOMAXPROCS goroutines. It panics like Logits.
+func (m *Model) LogitsBatch(seqs [][]int) [][][]float32 {
+	procs := runtime.GOMAXPROCS(0)
+	out := make([][][]float32, len(seqs))
+	if len(seqs) == 0 {
+		return out
+	}
+	workers := min(procs, len(seqs))
+	par := max(1, procs/len(seqs)) // spare cores go inside the sequences
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		next    int
+		failure any
+	)
+	for range workers {
+		wg.Go(func() {
+			defer func() {
+				if r := recover(); r != nil {
+					mu.Lock()
+					failure = r
+					mu.Unlock()
+				}
+			}()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				mu.Unlock()
+				if i >= len(seqs) {
+					return
+				}
+				out[i] = m.forward(seqs[i], par)
+			}
+		})
+	}
+	wg.Wait()
+	if failure != nil {
+		panic(failure) // a worker's bad sequence, raised on the caller's goroutine
 	}
 	return out
+}
+
+// minParallelWork is the number of multiply-adds below which a matrix product
+// is not worth splitting across goroutines.
+const minParallelWork = 1 << 17
+
+// forward is the whole-sequence pass behind Logits, using up to par goroutines.
+func (m *Model) forward(ids []int, par int) [][]float32 {
+	cfg := m.cfg
+	d, heads, v := cfg.Dim, cfg.Heads, cfg.VocabSize
+	hd := d / heads
+	n := len(ids)
+	if n > cfg.ContextLen {
+		panic(fmt.Errorf("%w: %d tokens", ErrContextFull, cfg.ContextLen))
+	}
+	for _, id := range ids {
+		if id < 0 || id >= v {
+			panic(fmt.Errorf("%w: id %d, vocabulary %d", ErrTokenRange, id, v))
+		}
+	}
+	out := make([][]float32, n)
+	if n == 0 {
+		return out
+	}
+	x := make([]float32, n*d)   // residual stream
+	h := make([]float64, n*4*d) // normalised input, then GELU output
+	qkv := make([]float32, n*3*d)
+	y := make([]float64, n*d)
+	ff := make([]float32, n*4*d)
+	for i, id := range ids {
+		for c := range d {
+			x[i*d+c] = m.wte[id*d+c] + m.wpe[i*d+c]
+		}
+	}
+	workers := max(1, min(par, n))
+	atts := make([][]float64, workers)
+	for w := range atts {
+		atts[w] = make([]float64, n)
+	}
+	scale := 1 / math.Sqrt(float64(hd))
+	for li := range m.blocks {
+		b := &m.blocks[li]
+		for i := range n {
+			layerNorm(h[i*d:(i+1)*d], x[i*d:(i+1)*d], b.ln1W, b.ln1B)
+		}
+		matmul(qkv, h[:n*d], n, b.attnW, b.attnB, false, par)
+		k, vv := qkv[d:], qkv[2*d:]
+		parallelFor(n, workers, n*n*d >= minParallelWork, func(w, lo, hi int) {
+			for i := lo; i < hi; i++ {
+				attend(y[i*d:(i+1)*d], qkv[i*3*d:i*3*d+d], k, vv, 3*d, i+1, heads, scale, atts[w])
+			}
+		})
+		matmul(x, y, n, b.projW, b.projB, true, par)
+		for i := range n {
+			layerNorm(h[i*d:(i+1)*d], x[i*d:(i+1)*d], b.ln2W, b.ln2B)
+		}
+		matmul(ff, h[:n*d], n, b.fcW, b.fcB, false, par)
+		gelu(h[:n*4*d], ff)
+		matmul(x, h[:n*4*d], n, b.mlpW, b.mlpB, true, par)
+	}
+	for i := range n {
+		layerNorm(h[i*d:(i+1)*d], x[i*d:(i+1)*d], m.lnfW, m.lnfB)
+	}
+	logits := make([]float32, n*v)
+	matmul(logits, h[:n*d], n, m.wte, nil, false, par)
+	for i := range out {
+		out[i] = logits[i*v : (i+1)*v : (i+1)*v]
+	}
+	return out
+}
+
+// attend writes causal self-attention for one query to y: q holds every
+// head's query, position j's keys start at k[j*stride] and its values at
+// v[j*stride], and the first n positions are visible. att needs n entries.
+func attend(y []float64, q, k, v []float32, stride, n, heads int, scale float64, att []float64) {
+	hd := len(y) / heads
+	att = att[:n]
+	for hh := range heads {
+		qh := q[hh*hd : (hh+1)*hd]
+		best := math.Inf(-1)
+		for j := range n {
+			a := dot(qh, k[j*stride+hh*hd:j*stride+(hh+1)*hd]) * scale
+			att[j] = a
+			best = max(best, a)
+		}
+		var sum float64
+		for j := range att {
+			att[j] = math.Exp(att[j] - best)
+			sum += att[j]
+		}
+		for c := range hd {
+			var acc float64
+			off := hh*hd + c
+			for j := range att {
+				acc += att[j] * float64(v[j*stride+off])
+			}
+			y[off] = float64(float32(acc / sum))
+		}
+	}
+}
+
+// gelu writes the exact (erf) GELU of ff to dst, rounded through float32 like
+// torch's float32 activations.
+func gelu(dst []float64, ff []float32) {
+	dst = dst[:len(ff)]
+	for i, f := range ff {
+		z := float64(f)
+		dst[i] = float64(float32(0.5 * z * (1 + math.Erf(z/math.Sqrt2))))
+	}
+}
+
+// parallelFor calls fn(worker, lo, hi) over [0, n) split into up to workers
+// contiguous chunks, concurrently when split is true and workers > 1.
+func parallelFor(n, workers int, split bool, fn func(w, lo, hi int)) {
+	if !split || workers <= 1 || n <= 1 {
+		fn(0, 0, n)
+		return
+	}
+	workers = min(workers, n)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*n/workers, (w+1)*n/workers
+		wg.Go(func() { fn(w, lo, hi) })
+	}
+	wg.Wait()
 }
 
 // Session decodes incrementally with a key/value cache: each appended token
@@ -212,9 +379,9 @@ type Session struct {
 	n      int         // tokens in the cache
 	k, v   [][]float32 // per layer, [ContextLen, d]
 	x      []float32   // residual stream
-	h      []float32   // normalised input
+	h      []float64   // normalised input, then GELU output
 	qkv    []float32
-	y      []float32
+	y      []float64
 	ff     []float32
 	att    []float64
 	logits []float32
@@ -228,9 +395,9 @@ func (m *Model) NewSession() *Session {
 		k:      make([][]float32, len(m.blocks)),
 		v:      make([][]float32, len(m.blocks)),
 		x:      make([]float32, d),
-		h:      make([]float32, d),
+		h:      make([]float64, 4*d),
 		qkv:    make([]float32, 3*d),
-		y:      make([]float32, d),
+		y:      make([]float64, d),
 		ff:     make([]float32, 4*d),
 		att:    make([]float64, t),
 		logits: make([]float32, m.cfg.VocabSize),
@@ -270,6 +437,7 @@ func (s *Session) Append(ids ...int) ([]float32, error) {
 }
 
 // step runs one position through the network and appends its keys and values.
+// It uses the same kernels as forward, so its logits equal Logits' exactly.
 func (s *Session) step(id int, wantLogits bool) error {
 	m := s.m
 	cfg := m.cfg
@@ -287,56 +455,31 @@ func (s *Session) step(id int, wantLogits bool) error {
 		x[i] = m.wte[id*d+i] + m.wpe[pos*d+i]
 	}
 	scale := 1 / math.Sqrt(float64(hd))
+	h := s.h[:d]
 	for li := range m.blocks {
 		b := &m.blocks[li]
-		layerNorm(s.h, x, b.ln1W, b.ln1B)
-		linear(s.qkv, s.h, b.attnW, b.attnB)
+		layerNorm(h, x, b.ln1W, b.ln1B)
+		matmul(s.qkv, h, 1, b.attnW, b.attnB, false, 1)
 		copy(s.k[li][pos*d:(pos+1)*d], s.qkv[d:2*d])
 		copy(s.v[li][pos*d:(pos+1)*d], s.qkv[2*d:3*d])
-		kc, vc := s.k[li], s.v[li]
-		for hh := 0; hh < heads; hh++ {
-			q := s.qkv[hh*hd : (hh+1)*hd]
-			att := s.att[:pos+1]
-			best := math.Inf(-1)
-			for j := 0; j <= pos; j++ {
-				a := dot(q, kc[j*d+hh*hd:j*d+(hh+1)*hd]) * scale
-				att[j] = a
-				best = max(best, a)
-			}
-			var sum float64
-			for j := range att {
-				att[j] = math.Exp(att[j] - best)
-				sum += att[j]
-			}
-			for c := 0; c < hd; c++ {
-				var acc float64
-				for j := range att {
-					acc += att[j] * float64(vc[j*d+hh*hd+c])
-				}
-				s.y[hh*hd+c] = float32(acc / sum)
-			}
-		}
-		linearAdd(x, s.y, b.projW, b.projB)
-		layerNorm(s.h, x, b.ln2W, b.ln2B)
-		linear(s.ff, s.h, b.fcW, b.fcB)
-		for i, f := range s.ff {
-			z := float64(f)
-			s.ff[i] = float32(0.5 * z * (1 + math.Erf(z/math.Sqrt2)))
-		}
-		linearAdd(x, s.ff, b.mlpW, b.mlpB)
+		attend(s.y, s.qkv[:d], s.k[li], s.v[li], d, pos+1, heads, scale, s.att)
+		matmul(x, s.y, 1, b.projW, b.projB, true, 1)
+		layerNorm(h, x, b.ln2W, b.ln2B)
+		matmul(s.ff, h, 1, b.fcW, b.fcB, false, 1)
+		gelu(s.h, s.ff)
+		matmul(x, s.h, 1, b.mlpW, b.mlpB, true, 1)
 	}
 	s.n++
 	if wantLogits {
-		layerNorm(s.h, x, m.lnfW, m.lnfB)
-		for t := range s.logits {
-			s.logits[t] = float32(dot(s.h, m.wte[t*d:(t+1)*d]))
-		}
+		layerNorm(h, x, m.lnfW, m.lnfB)
+		matmul(s.logits, h, 1, m.wte, nil, false, 1)
 	}
 	return nil
 }
 
-// layerNorm writes LayerNorm(x) with eps 1e-5 (biased variance, as torch) to dst.
-func layerNorm(dst, x, w, b []float32) {
+// layerNorm writes LayerNorm(x) with eps 1e-5 (biased variance, as torch) to
+// dst, each value rounded through float32 like torch's activations.
+func layerNorm(dst []float64, x, w, b []float32) {
 	var mean float64
 	for _, v := range x {
 		mean += float64(v)
@@ -349,24 +492,9 @@ func layerNorm(dst, x, w, b []float32) {
 	}
 	variance /= float64(len(x))
 	inv := 1 / math.Sqrt(variance+1e-5)
+	dst = dst[:len(x)]
 	for i, v := range x {
-		dst[i] = float32((float64(v)-mean)*inv*float64(w[i]) + float64(b[i]))
-	}
-}
-
-// linear writes W x + b to dst, W stored [out, in] like torch.nn.Linear.
-func linear(dst, x, w, b []float32) {
-	n := len(x)
-	for o := range dst {
-		dst[o] = float32(dot(x, w[o*n:(o+1)*n]) + float64(b[o]))
-	}
-}
-
-// linearAdd adds W x + b to dst (the residual connection).
-func linearAdd(dst, x, w, b []float32) {
-	n := len(x)
-	for o := range dst {
-		dst[o] = float32(float64(dst[o]) + dot(x, w[o*n:(o+1)*n]) + float64(b[o]))
+		dst[i] = float64(float32((float64(v)-mean)*inv*float64(w[i]) + float64(b[i])))
 	}
 }
 
