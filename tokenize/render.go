@@ -268,23 +268,18 @@ func renderInventory(loc, sku string, evs []*dataset.Event, cutoff time.Time, st
 			sd.b.WriteString(FormatDay(l))
 		}
 		doc := Document{Key: key, Text: sd.b.String(), Events: sd.events}
-		if s == 0 {
-			train = append(train, doc)
-		} else {
-			val = append(val, doc)
-		}
+		train, val = appendSide(train, val, s, doc)
 	}
 	return train, val
 }
 
-// renderJourney renders one retail order into at most one train and one val
-// document. Step days count from the order's first event, which is in the
-// past of both sides, so the val half carries no train-side leak and the
-// train half nothing from the val side.
-func renderJourney(id string, evs []*dataset.Event, cutoff time.Time, stats *RenderStats) (train, val []Document) {
+// splitAtCutoff sorts one entity's events and splits them, event by event,
+// into the train side (before cutoff) and the val side (at or after it): the
+// time split every timeline shares. first is the day of the earliest event,
+// from which step days count on both sides.
+func splitAtCutoff(evs []*dataset.Event, cutoff time.Time, stats *RenderStats) (first int64, parts [2][]*dataset.Event) {
 	sortEvents(evs)
-	first := dayIndex(evs[0].EventTime)
-	var parts [2][]*dataset.Event
+	first = dayIndex(evs[0].EventTime)
 	for _, e := range evs {
 		s := 0
 		if !e.EventTime.Before(cutoff) {
@@ -293,6 +288,23 @@ func renderJourney(id string, evs []*dataset.Event, cutoff time.Time, stats *Ren
 		parts[s] = append(parts[s], e)
 		stats.Rendered[e.EventType]++
 	}
+	return first, parts
+}
+
+// appendSide adds doc to train (side 0) or val (side 1).
+func appendSide(train, val []Document, side int, doc Document) ([]Document, []Document) {
+	if side == 0 {
+		return append(train, doc), val
+	}
+	return train, append(val, doc)
+}
+
+// renderJourney renders one retail order into at most one train and one val
+// document. Step days count from the order's first event, which is in the
+// past of both sides, so the val half carries no train-side leak and the
+// train half nothing from the val side.
+func renderJourney(id string, evs []*dataset.Event, cutoff time.Time, stats *RenderStats) (train, val []Document) {
+	first, parts := splitAtCutoff(evs, cutoff, stats)
 	for s, part := range parts {
 		if len(part) == 0 {
 			continue
@@ -323,11 +335,7 @@ func renderJourney(id string, evs []*dataset.Event, cutoff time.Time, stats *Ren
 			prev = st
 		}
 		doc := Document{Key: "ord/" + id, Text: b.String(), Events: len(part)}
-		if s == 0 {
-			train = append(train, doc)
-		} else {
-			val = append(val, doc)
-		}
+		train, val = appendSide(train, val, s, doc)
 	}
 	return train, val
 }
@@ -340,17 +348,7 @@ func renderJourney(id string, evs []*dataset.Event, cutoff time.Time, stats *Ren
 // destination or lead time learned from a val-side event, and the val half
 // leaves out what only the train side's departure knew.
 func renderShipment(id string, evs []*dataset.Event, cutoff time.Time, stats *RenderStats) (train, val []Document) {
-	sortEvents(evs)
-	first := dayIndex(evs[0].EventTime)
-	var parts [2][]*dataset.Event
-	for _, e := range evs {
-		s := 0
-		if !e.EventTime.Before(cutoff) {
-			s = 1
-		}
-		parts[s] = append(parts[s], e)
-		stats.Rendered[e.EventType]++
-	}
+	first, parts := splitAtCutoff(evs, cutoff, stats)
 	for s, part := range parts {
 		if len(part) == 0 {
 			continue
@@ -394,11 +392,7 @@ func renderShipment(id string, evs []*dataset.Event, cutoff time.Time, stats *Re
 			prev = st
 		}
 		doc := Document{Key: "shp/" + id, Text: b.String(), Events: len(part)}
-		if s == 0 {
-			train = append(train, doc)
-		} else {
-			val = append(val, doc)
-		}
+		train, val = appendSide(train, val, s, doc)
 	}
 	return train, val
 }
