@@ -7,15 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"errors"
 
-	"github.com/supplyline/supplyline/dataset"
-	"github.com/supplyline/supplyline/train"
 	"github.com/supplyline/supplyline/workflows"
 )
 
@@ -25,24 +21,11 @@ import (
 // as aborted.
 func TestControlPauseResumeAbort(t *testing.T) {
 	srv := startTestServer(t)
-	dir := t.TempDir()
 	jobs := filepath.Join(t.TempDir(), "jobs")
 	startTestWorkerAt(t, srv, jobs)
-	events := filepath.Join(dir, "events")
-	if _, err := dataset.Generate(context.Background(), dataset.GenConfig{Seed: 9, Days: 40, Stores: 2, SKUs: 3}, events); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := finishRunConfig(workflows.RunConfig{Inputs: []string{events}, WorkDir: filepath.Join(dir, "runs"),
-		Steps: 100000, SegmentSteps: 100000, VocabSize: 300, Model: train.ModelConfig{ContextLen: 64}}, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := startTrainingRun(t, srv, "control", 9, 100000)
 	ctx := context.Background()
 	c := srv.Client()
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "control", TaskQueue: workflows.TaskQueue}, workflows.Pipeline, workflows.PipelineInput{Config: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctl := func(action string) {
 		t.Helper()
 		var out bytes.Buffer
@@ -64,18 +47,7 @@ func TestControlPauseResumeAbort(t *testing.T) {
 	}
 
 	// Wait for the job to train, then pause and resume.
-	var logPath string
-	for deadline := time.Now().Add(3 * time.Minute); logPath == ""; time.Sleep(200 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no training job printed progress within 3 minutes")
-		}
-		logs, _ := filepath.Glob(filepath.Join(jobs, "*", "log"))
-		for _, l := range logs {
-			if b, _ := os.ReadFile(l); strings.Contains(string(b), train.ProgressPrefix) {
-				logPath = l
-			}
-		}
-	}
+	logPath := waitForTrainingJob(t, jobs)
 	ctl("pause")
 	if p := trainingProgress(); !p.Paused {
 		t.Errorf("after pause, progress %+v", p)
@@ -85,7 +57,7 @@ func TestControlPauseResumeAbort(t *testing.T) {
 		t.Errorf("after resume, progress %+v", p)
 	}
 	ctl("abort")
-	err = run.Get(ctx, nil)
+	err := run.Get(ctx, nil)
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || appErr.Type() != workflows.ErrTypeAborted {
 		t.Fatalf("run ended with %v, want %s", err, workflows.ErrTypeAborted)

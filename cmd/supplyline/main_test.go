@@ -6,13 +6,17 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/supplyline/supplyline/dataset"
+	"github.com/supplyline/supplyline/train"
 	"github.com/supplyline/supplyline/worker"
+	"github.com/supplyline/supplyline/workflows"
 )
 
 // loaderLib is the loader's C library, built once for every test here.
@@ -97,4 +101,44 @@ func freeAddr(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// startTrainingRun generates a small world and starts a pipeline run with ID
+// id on srv whose single training segment lasts steps steps: long enough
+// for a test to act while the job trains.
+func startTrainingRun(t *testing.T, srv *testsuite.DevServer, id string, seed uint64, steps int) client.WorkflowRun {
+	t.Helper()
+	dir := t.TempDir()
+	events := filepath.Join(dir, "events")
+	if _, err := dataset.Generate(context.Background(), dataset.GenConfig{Seed: seed, Days: 40, Stores: 2, SKUs: 3}, events); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := finishRunConfig(workflows.RunConfig{Inputs: []string{events}, WorkDir: filepath.Join(dir, "runs"),
+		Steps: steps, SegmentSteps: steps, Seed: int64(seed), VocabSize: 300, Model: train.ModelConfig{ContextLen: 64}}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := srv.Client().ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue},
+		workflows.Pipeline, workflows.PipelineInput{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run
+}
+
+// waitForTrainingJob waits until a job under jobs prints a progress line
+// and returns the path of its log.
+func waitForTrainingJob(t *testing.T, jobs string) string {
+	t.Helper()
+	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		logs, _ := filepath.Glob(filepath.Join(jobs, "*", "log"))
+		for _, l := range logs {
+			if b, _ := os.ReadFile(l); strings.Contains(string(b), train.ProgressPrefix) {
+				return l
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no training job printed progress within 3 minutes")
+		}
+	}
 }

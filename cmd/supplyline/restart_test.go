@@ -5,15 +5,10 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
 
-	"github.com/supplyline/supplyline/dataset"
-	"github.com/supplyline/supplyline/train"
 	"github.com/supplyline/supplyline/worker"
 	"github.com/supplyline/supplyline/workflows"
 )
@@ -26,10 +21,6 @@ func TestWorkerRestartReattaches(t *testing.T) {
 	srv := startTestServer(t)
 	dir := t.TempDir()
 	jobs := filepath.Join(dir, "jobs")
-	events := filepath.Join(dir, "events")
-	if _, err := dataset.Generate(context.Background(), dataset.GenConfig{Seed: 5, Days: 40, Stores: 2, SKUs: 3}, events); err != nil {
-		t.Fatal(err)
-	}
 	newWorker := func() func() {
 		w, err := worker.New(srv.Client(), worker.Config{JobsRoot: jobs, LoaderLib: loaderLib})
 		if err != nil {
@@ -44,31 +35,10 @@ func TestWorkerRestartReattaches(t *testing.T) {
 
 	ctx := context.Background()
 	c := srv.Client()
-	cfg, err := finishRunConfig(workflows.RunConfig{
-		Inputs: []string{events}, WorkDir: filepath.Join(dir, "runs"), Steps: 1000, SegmentSteps: 1000, Seed: 5, VocabSize: 300,
-		Model: train.ModelConfig{ContextLen: 64},
-	}, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "restart", TaskQueue: workflows.TaskQueue}, workflows.Pipeline, workflows.PipelineInput{Config: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := startTrainingRun(t, srv, "restart", 5, 1000)
 
 	// Wait until the segment's job prints progress, then stop worker A.
-	var jobID string
-	for deadline := time.Now().Add(3 * time.Minute); jobID == ""; time.Sleep(200 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no training job printed progress within 3 minutes")
-		}
-		logs, _ := filepath.Glob(filepath.Join(jobs, "*", "log"))
-		for _, l := range logs {
-			if b, _ := os.ReadFile(l); strings.Contains(string(b), train.ProgressPrefix) {
-				jobID = filepath.Base(filepath.Dir(l))
-			}
-		}
-	}
+	jobID := filepath.Base(filepath.Dir(waitForTrainingJob(t, jobs)))
 	hb := struct{ JobID string }{jobID}
 	jobBefore := readJob(t, filepath.Join(jobs, hb.JobID))
 	t.Logf("stopping worker A while job %s trains", hb.JobID)
