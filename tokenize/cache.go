@@ -16,7 +16,7 @@ import (
 
 // BuilderVersion changes whenever rendering, BPE training or encoding
 // changes the bytes a build writes, so that old cache entries stop matching.
-const BuilderVersion = 3
+const BuilderVersion = 4
 
 // CacheKey is the content address of a build: the same inputs and config
 // give the same bytes, so they can share one cache entry. It is empty when

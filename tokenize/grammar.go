@@ -2,6 +2,7 @@ package tokenize
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -18,15 +19,23 @@ var SpecialTokens = []string{DocStart, DocEnd}
 // The inventory timeline grammar (one document per (location, SKU), one line per day):
 //
 //	inv loc=S01 sku=P003 lt=2\n
-//	w=3 oh=12 pipe=6 dem=5 lost=0 ord=8\n
+//	w=3 oh=12 pipe=6 dem=5 lost=0 pos=13 c7=38 ord=8\n
 //	w=4 ...
 //
 // wrapped in DocStart ... DocEnd. Fields of a day, in order: w weekday
 // (0=Monday), oh units on hand at the start of the day (after receipts),
 // pipe units ordered but not yet received, dem units demanded, lost units of
-// demand not served, and last the decision ord, the units ordered at the end
-// of the day, which arrive lt days later. The decision comes last so that a
-// model can be prompted with everything before it and asked for it.
+// demand not served, pos the inventory position after the day's sales (oh
+// minus units sold plus pipe, derived from the fields before it: what a
+// base-stock policy orders up from), then the outcome c7, the cost the
+// day's decision went on to realise over the next seven days (holding plus
+// lost sales, dataset.ExtraRealisedCost; left out when it is not known, for
+// example when those days are after the train/val cutoff), and last the
+// decision ord, the units ordered at the end of the day, which arrive lt
+// days later. The decision comes last so that a model can be prompted with
+// everything before it and asked for it; c7 comes right before it so that a
+// model can be conditioned on the outcome it should achieve (a low c7 asks
+// for a good decision), in the manner of return-conditioned policies.
 
 // InventoryHeader is the first line of an inventory timeline document.
 type InventoryHeader struct {
@@ -42,7 +51,17 @@ type InventoryDay struct {
 	Pipeline int
 	Demand   int
 	Lost     int
+	// Cost7 is the decision's realised (or, in a prompt, targeted) cost over
+	// the next seven days; it is rendered only when HasCost7 is set.
+	Cost7    int
+	HasCost7 bool
 	Order    int
+}
+
+// Position is the inventory position after the day's sales: on hand at the
+// start of the day, less the units sold, plus the pipeline.
+func (d InventoryDay) Position() int {
+	return d.OnHand - (d.Demand - d.Lost) + d.Pipeline
 }
 
 // FormatHeader renders the header line, newline included.
@@ -52,15 +71,38 @@ func FormatHeader(h InventoryHeader) string {
 
 // FormatDay renders a complete day line, newline included.
 func FormatDay(d InventoryDay) string {
-	return FormatDayPrompt(d) + fmt.Sprintf("%d\n", d.Order)
+	return string(AppendDay(nil, d))
+}
+
+// AppendDay appends a complete day line, newline included, to b.
+func AppendDay(b []byte, d InventoryDay) []byte {
+	b = AppendDayPrompt(b, d)
+	b = strconv.AppendInt(b, int64(d.Order), 10)
+	return append(b, '\n')
 }
 
 // FormatDayPrompt renders a day line up to and including "ord=", so that the
 // next tokens a model emits are its order quantity.
 func FormatDayPrompt(d InventoryDay) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "w=%d oh=%d pipe=%d dem=%d lost=%d ord=", d.Weekday, d.OnHand, d.Pipeline, d.Demand, d.Lost)
-	return b.String()
+	return string(AppendDayPrompt(nil, d))
+}
+
+// AppendDayPrompt appends a day line up to and including "ord=" to b.
+func AppendDayPrompt(b []byte, d InventoryDay) []byte {
+	field := func(name string, v int) {
+		b = append(b, name...)
+		b = strconv.AppendInt(b, int64(v), 10)
+	}
+	field("w=", d.Weekday)
+	field(" oh=", d.OnHand)
+	field(" pipe=", d.Pipeline)
+	field(" dem=", d.Demand)
+	field(" lost=", d.Lost)
+	field(" pos=", d.Position())
+	if d.HasCost7 {
+		field(" c7=", d.Cost7)
+	}
+	return append(b, " ord="...)
 }
 
 // The order journey grammar (one document per retail order, one line per

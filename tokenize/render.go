@@ -236,6 +236,17 @@ func renderInventory(loc, sku string, evs []*dataset.Event, cutoff time.Time, st
 		if !last.Before(cutoff) {
 			s = 1
 		}
+		// The outcome covers days d+1..d+7: a train line carries it only
+		// when all of them end before the cutoff, so that train text holds
+		// nothing learnt at or after it.
+		if s == 1 || !time.Unix((d+8)*86400, 0).After(cutoff) {
+			for _, e := range dd.orders {
+				if c, ok := extraInt(e, dataset.ExtraRealisedCost); ok {
+					line.Cost7, line.HasCost7 = c, true
+					break
+				}
+			}
+		}
 		sd := &sides[s]
 		if !sd.hasLT {
 			for _, e := range append([]*dataset.Event{dd.snap}, dd.orders...) {
