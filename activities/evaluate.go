@@ -6,10 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/supplyline/supplyline/dataset"
 	"github.com/supplyline/supplyline/eval"
+	"github.com/supplyline/supplyline/train"
 )
 
 // EvaluateInput names the checkpoint and shards to score.
@@ -23,6 +27,74 @@ type EvaluateInput struct {
 	Seed int64
 	// Backend that trained the checkpoint, recorded in the scorecard.
 	Backend string
+	// Options picks the tasks and their data.
+	Options EvalOptions
+	// Cutoff is the run's train/validation split; the eta task's test
+	// orders are those placed at or after it, so that it scores orders the
+	// model never trained on.
+	Cutoff time.Time
+}
+
+// EvalOptions says what a run's evaluation scores, beyond the defaults.
+type EvalOptions struct {
+	// World is the world.json of the synthetic world the inputs were
+	// generated from (dataset.GenSummary). The replenish task then plays one
+	// of its series: the same demand process, lead time, costs and logged
+	// policy that its training data came from. Empty means eval's default
+	// process (stationary Poisson, mean 5, lead time 2); `supplyline run`
+	// and the demo fill it in when an input directory holds a world.json.
+	World string `json:"world,omitempty"`
+	// Series names the world's series as "LOCATION/SKU". Empty means
+	// eval.DefaultWorldSeries: the first series with an exact optimum.
+	Series string `json:"series,omitempty"`
+	// Tasks lists the tasks to run (eval.Config.Tasks). Empty means eval's
+	// defaults, plus eta when ETAEvents is set.
+	Tasks []string `json:"tasks,omitempty"`
+	// ETAEvents is a directory of canonical events of real orders with
+	// delivery dates (an Olist or mapped import, also among the run's
+	// inputs so that orders before the cutoff are trained on). Empty skips
+	// the eta task.
+	ETAEvents string `json:"eta_events,omitempty"`
+	// ETASellers is a CSV of seller_id,seller_state for the route baseline.
+	ETASellers string `json:"eta_sellers,omitempty"`
+	// Episodes is the number of scored demand paths of the simulated
+	// tasks. Zero means eval's default.
+	Episodes int `json:"episodes,omitempty"`
+}
+
+// replenishTask builds the replenish task of o: a series of the world when
+// World is set, else eval's default.
+func (o EvalOptions) replenishTask() (eval.ReplenishTask, error) {
+	t := eval.ReplenishTask{Episodes: o.Episodes}
+	if o.World == "" {
+		if o.Series != "" {
+			return t, fmt.Errorf("%w: eval.series %q needs eval.world", eval.ErrInvalidConfig, o.Series)
+		}
+		return t, nil
+	}
+	b, err := os.ReadFile(o.World)
+	if err != nil {
+		return t, fmt.Errorf("%w: eval.world: %w", eval.ErrInvalidConfig, err)
+	}
+	var world dataset.GenSummary
+	if err := json.Unmarshal(b, &world); err != nil {
+		return t, fmt.Errorf("%w: eval.world %s: %w", eval.ErrInvalidConfig, o.World, err)
+	}
+	loc, sku, ok := "", "", false
+	if o.Series != "" {
+		loc, sku, ok = strings.Cut(o.Series, "/")
+		if !ok {
+			return t, fmt.Errorf("%w: eval.series %q: want LOCATION/SKU", eval.ErrInvalidConfig, o.Series)
+		}
+	} else if loc, sku, ok = eval.DefaultWorldSeries(world, ""); !ok {
+		return t, fmt.Errorf("%w: eval.world %s: no series has an exact optimum (stationary demand, lead time 1-3); set eval.series", eval.ErrInvalidConfig, o.World)
+	}
+	st, err := eval.ReplenishTaskForSeries(world, loc, sku)
+	if err != nil {
+		return t, fmt.Errorf("eval.world %s: %w", o.World, err)
+	}
+	st.Episodes = o.Episodes
+	return st, nil
 }
 
 // EvaluateOutput carries the scorecard's headline numbers; the full scorecard is at ScorecardPath.
@@ -39,8 +111,25 @@ type EvaluateOutput struct {
 // Evaluate scores the checkpoint and writes the scorecard.
 func (a *Activities) Evaluate(ctx context.Context, in EvaluateInput) (EvaluateOutput, error) {
 	activity.RecordHeartbeat(ctx, "evaluating")
-	cfg := eval.Config{CheckpointDir: in.CheckpointDir, ShardManifest: in.ShardManifest, RunID: in.RunID, Backend: in.Backend}
+	cfg := eval.Config{CheckpointDir: in.CheckpointDir, ShardManifest: in.ShardManifest, RunID: in.RunID, Backend: in.Backend,
+		Tasks: in.Options.Tasks}
+	task, err := in.Options.replenishTask()
+	if err != nil {
+		return EvaluateOutput{}, permanent(ErrTypeInvalidConfig, err)
+	}
+	cfg.Replenish = task
 	cfg.Replenish.Seed = in.Seed
+	if in.Options.ETAEvents != "" {
+		cfg.ETA = eval.ETATask{EventsDir: in.Options.ETAEvents, SellersFile: in.Options.ETASellers, Cutoff: in.Cutoff}
+		if len(cfg.Tasks) == 0 {
+			cfg.Tasks = append(append([]string(nil), eval.DefaultTasks...), eval.ETATaskName)
+		}
+	}
+	if curve, err := lossCurve(in.CheckpointDir); err == nil {
+		cfg.LossCurve = curve
+	} else {
+		activity.GetLogger(ctx).Warn("no loss curve for the scorecard", "checkpoint", in.CheckpointDir, "error", err)
+	}
 	if err := cfg.Validate(); err != nil {
 		return EvaluateOutput{}, permanent(ErrTypeInvalidConfig, err)
 	}
@@ -74,4 +163,31 @@ func (a *Activities) Evaluate(ctx context.Context, in EvaluateInput) (EvaluateOu
 		return EvaluateOutput{}, fmt.Errorf("writing scorecard charts: %w", err)
 	}
 	return out, nil
+}
+
+// lossCurve reads the training loss curve from the checkpoint's state.json
+// (dir is a checkpoint or a checkpoint root with a "latest" file).
+func lossCurve(dir string) ([]eval.LossPoint, error) {
+	if _, err := os.Stat(filepath.Join(dir, train.StateFile)); err != nil {
+		latest, err := train.LatestCheckpoint(dir)
+		if err != nil {
+			return nil, err
+		}
+		if latest == "" {
+			return nil, fmt.Errorf("%s has no %s and no %s", dir, train.StateFile, train.LatestFile)
+		}
+		dir = latest
+	}
+	st, err := train.ReadState(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(st.LossCurve) == 0 {
+		return nil, fmt.Errorf("%s records no loss curve", filepath.Join(dir, train.StateFile))
+	}
+	curve := make([]eval.LossPoint, len(st.LossCurve))
+	for i, p := range st.LossCurve {
+		curve[i] = eval.LossPoint{Step: int(p[0]), Loss: p[1]}
+	}
+	return curve, nil
 }

@@ -8,8 +8,10 @@
 // A canonical event table is Parquet whose rows are Event (the Go struct)
 // and whose Arrow form is ArrowSchema(). Files carry the key/value metadata
 // "supplyline.schema_version" = SchemaVersion. Ingested files live at
-// OUT/events/date=YYYY-MM-DD/part-00000.parquet, one partition per UTC day,
-// rows sorted by (event_time, event_id). The columns:
+// OUT/events/date=YYYY-MM-DD/part-NNNNN.parquet, one partition per UTC day
+// with parts numbered in input order and rows in input order (see Ingest;
+// one part sorted by (event_time, event_id) for Generate's output). The
+// columns:
 //
 // event_id (string, required). Unique across the dataset. Ingest keeps the
 // first row with an id (files in sorted name order, then row order) and

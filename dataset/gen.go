@@ -4,13 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/parquet-go/parquet-go"
 
 	"github.com/supplyline/supplyline/dataset/blob"
 )
@@ -39,6 +41,11 @@ type GenConfig struct {
 	// weekly cycle (no trend, yearly cycle, promotions or over-dispersion),
 	// the setting where eval's dynamic-programming optimum is exact.
 	KnownDemand bool `json:"known_demand"`
+	// Stationary is KnownDemand without the weekly cycle: every day of a
+	// series draws Poisson demand with the same mean, the setting where
+	// eval's dynamic program is exact (it assumes identically distributed
+	// days). It implies KnownDemand.
+	Stationary bool `json:"stationary,omitempty"`
 	// Progress, when set, is called after each day file is written. It
 	// runs on Generate's goroutine, so it should return quickly. Default none.
 	Progress func(GenProgress) `json:"-"`
@@ -57,6 +64,9 @@ func (c GenConfig) withDefaults() GenConfig {
 		c.Start = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
 	c.Start = time.Date(c.Start.Year(), c.Start.Month(), c.Start.Day(), 0, 0, 0, 0, time.UTC)
+	if c.Stationary {
+		c.KnownDemand = true
+	}
 	def := func(v *int, d int) {
 		if *v == 0 {
 			*v = d
@@ -200,14 +210,15 @@ const (
 
 var regions = []string{"R-NORTH", "R-SOUTH", "R-EAST", "R-WEST", "R-CENTRAL"}
 
+// shipment is an order on its way to a store. It is 20 bytes, as a
+// series holds a few and a world up to about 200,000 series.
 type shipment struct {
-	po       string
-	qty      int
-	carrier  string
-	due      int // day the shipment is scheduled to arrive
-	arrive   int // day it arrives (due, or due+1 when delayed)
-	delayed  bool
-	leadTime int
+	qty     int32
+	ordered int32 // day of the order, which names the PO
+	due     int32 // day the shipment is scheduled to arrive
+	arrive  int32 // day it arrives (due, or due+1 when delayed)
+	carrier uint8 // index into generator.carriers
+	delayed bool
 }
 
 type series struct {
@@ -217,14 +228,12 @@ type series struct {
 	ops      *rand.Rand // timings, noise, carriers, delays
 	onHand   int
 	inflight []shipment
-	open     []openDecision // decisions whose realised cost is still being summed, oldest first
-}
-
-// openDecision is a logged decision waiting for its realised cost.
-type openDecision struct {
-	day    int
-	cost   int
-	extras map[string]string // the replenishment_ordered event's, still pending
+	// dayCost is the cost of each of the last len(dayCost) days at its
+	// end (holding plus lost sales, priced with Costs), indexed by day
+	// modulo its length. A shadow series (generator.ahead) fills it.
+	dayCost []int
+	// param and leadTime are PolicyParam and LeadTime as extras values.
+	param, leadTime string
 }
 
 // generator holds the state of one Generate run.
@@ -235,10 +244,26 @@ type generator struct {
 	carriers []string
 	delayP   []float64 // per carrier
 	prices   []float64 // per SKU
+	skuIDs   []string  // P001... per SKU
 	ecom     *rand.Rand
 	seq      int64
-	pending  map[int][]Event // events by day index, for days not yet written
-	summary  GenSummary
+	// ahead is a copy of the world's inventory series, drawn from the same
+	// seeds, that Generate runs Costs.HorizonDays days ahead of series, so
+	// that a decision's realised cost is known on the day it is made; nil
+	// in a dry run.
+	ahead *generator
+	// pending holds the events of the days not yet written, by day index,
+	// in the compact form genEvent: the day being simulated, and the later
+	// days e-commerce journeys already reach into. spare keeps a written
+	// day's slice for reuse, so that after the first day it stops growing.
+	pending map[int][]genEvent
+	spare   [][]genEvent
+	stamps  []string // YYYYMMDD of each day, as order ids spell it
+	batch   []Event  // rows on their way to the Parquet writer
+	txTimes []int64  // scratch: one series-day's sale times
+	txQty   []int    // scratch: their units
+	idBuf   []byte   // scratch: an event id
+	summary GenSummary
 	// dryRun counts events instead of keeping them (ForEvents' pilot runs):
 	// salesEvents counts the inventory series' sales and lost sales,
 	// storeEvents their other events and ecomEvents the e-commerce channel's.
@@ -289,10 +314,14 @@ type generator struct {
 // (t+L+1 when delayed), so with L=1 it is on hand the next morning.
 //
 // Policies are base-stock (order up to S): with mu the mean demand summed
-// over the L+1 days after the decision (DemandProcess.Mean, promotions
-// excluded), S = round(mu + z*sqrt(mu)), which is the usual
-// round(mean*(L+1) + z*sqrt(mean*(L+1))) for stationary demand, and the
-// order is max(0, S - on hand - pipeline). Half the series are near-optimal
+// over the L days after the decision (DemandProcess.Mean, promotions
+// excluded), S = round(mu + z*sqrt(mu)), which is
+// round(mean*L + z*sqrt(mean*L)) for stationary demand, and the order is
+// max(0, S - on hand - pipeline). The order is placed after the day's
+// sales and the next one a day later, so what is on hand and on order now
+// must last the L days until the next order can arrive: L days is the
+// protection period (not L+1, as when orders are placed before the day's
+// sales). Half the series are near-optimal
 // ("base_stock", z in [1.0, 1.6]), some are perturbed ("base_stock_z", z in
 // [0, 3]) and some noisy ("base_stock_noisy", z in [0.8, 1.4] and the order
 // multiplied by 1+0.3*N(0,1)), so that the logged decisions are good but
@@ -317,13 +346,20 @@ type generator struct {
 // always has stock).
 //
 // Output: outDir/date=YYYY-MM-DD/events.parquet, one file per day (also for
-// a day without events), rows sorted by (event_time, event_id). Day t is
-// written once day t+7 is simulated (its realised costs are then known), so
-// memory holds the events of about eight days plus the e-commerce journeys
-// still under way (at most about 15 days of orders), never more however
-// many days there are; and
+// a day without events), rows sorted by (event_time, event_id); and
 // outDir/world.json, the GenSummary, which includes every series' demand
 // process and policy for eval's simulators.
+//
+// Memory: a day's file is written as soon as the day is simulated. The
+// realised costs of its decisions are already known then, because a
+// second copy of every inventory series, drawn from the same seeds and so
+// identical, runs Costs.HorizonDays days ahead and keeps each series' cost
+// of the last days. Held in memory are the events of the day being
+// simulated and the later e-commerce steps of the journeys under way (at
+// most about 16 days of orders), as 48-byte records (genEvent) that become
+// Events a batch at a time on their way to the file, plus the series'
+// state. Memory therefore grows with the events a day, not with the
+// number of days; GenConfig.ForEvents bounds the events a day.
 func Generate(ctx context.Context, cfg GenConfig, outDir string) (GenSummary, error) {
 	if err := cfg.Validate(); err != nil {
 		return GenSummary{}, err
@@ -332,29 +368,30 @@ func Generate(ctx context.Context, cfg GenConfig, outDir string) (GenSummary, er
 		return GenSummary{}, fmt.Errorf("%w: empty output directory", ErrInvalidConfig)
 	}
 	g := newGenerator(cfg.withDefaults(), outDir)
-	// Day d is written once day d+HorizonDays is simulated, when its
-	// decisions' realised costs are known: the look-ahead is that many
-	// days of events, whatever the number of days.
-	lag := Costs.HorizonDays
+	g.ahead = newGenerator(g.cfg, "")
+	g.ahead.dryRun = true
+	// The shadow series run horizon days ahead: when day d is simulated,
+	// they have simulated day d+horizon, so the costs of days
+	// d+1..d+horizon, which price day d's decisions, are known.
+	horizon := Costs.HorizonDays
+	for day := range min(horizon, g.cfg.Days) {
+		g.ahead.simulateSeries(day)
+	}
 	for day := 0; day < g.cfg.Days; day++ {
 		if err := ctx.Err(); err != nil {
 			return GenSummary{}, err
 		}
-		for _, s := range g.series {
-			g.simulate(s, day)
+		if day+horizon < g.cfg.Days {
+			g.ahead.simulateSeries(day + horizon)
 		}
+		g.startDay(day)
+		g.simulateSeries(day)
 		g.ecommerce(day)
-		if day >= lag {
-			if err := g.flush(ctx, day-lag); err != nil {
-				return GenSummary{}, err
-			}
-		}
-	}
-	for day := max(0, g.cfg.Days-lag); day < g.cfg.Days; day++ {
 		if err := g.flush(ctx, day); err != nil {
 			return GenSummary{}, err
 		}
 	}
+	g.summary.Series = make([]Series, len(g.series))
 	for i, s := range g.series {
 		g.summary.Series[i] = s.Series
 	}
@@ -370,7 +407,8 @@ func newGenerator(cfg GenConfig, outDir string) *generator {
 		cfg:     cfg,
 		store:   blob.NewLocal(outDir),
 		ecom:    rand.New(rand.NewPCG(cfg.Seed, 0xec0)),
-		pending: map[int][]Event{},
+		pending: map[int][]genEvent{},
+		stamps:  make([]string, cfg.Days),
 	}
 	g.summary = GenSummary{Config: cfg, Counts: map[string]int64{}, Costs: Costs}
 	setup := rand.New(rand.NewPCG(cfg.Seed, 0x5e7))
@@ -378,9 +416,10 @@ func newGenerator(cfg GenConfig, outDir string) *generator {
 		g.carriers = append(g.carriers, fmt.Sprintf("C%02d", c+1))
 		g.delayP = append(g.delayP, 0.03+0.12*setup.Float64())
 	}
-	for range cfg.SKUs {
+	for k := range cfg.SKUs {
 		p := 2 + 38*setup.Float64()
 		g.prices = append(g.prices, math.Round(p*100)/100)
+		g.skuIDs = append(g.skuIDs, fmt.Sprintf("P%03d", k+1))
 	}
 	leadTimes := make([]int, cfg.Stores)
 	for i := range leadTimes {
@@ -398,8 +437,11 @@ func newGenerator(cfg GenConfig, outDir string) *generator {
 				PromoProb:  0.03 + 0.05*setup.Float64(),
 				Dispersion: 0.3 * setup.Float64(),
 			}
-			if cfg.KnownDemand {
+			if cfg.KnownDemand || cfg.Stationary {
 				dp.YearlyAmp, dp.Trend, dp.PromoLift, dp.PromoProb, dp.Dispersion = 0, 0, 0, 0, 0
+			}
+			if cfg.Stationary {
+				dp.WeeklyAmp = 0
 			}
 			policy, z := PolicyBaseStock, 1.0+0.6*setup.Float64()
 			switch u := setup.Float64(); {
@@ -412,7 +454,7 @@ func newGenerator(cfg GenConfig, outDir string) *generator {
 			s := &series{
 				Series: Series{
 					Location:    fmt.Sprintf("S%02d", st+1),
-					SKU:         fmt.Sprintf("P%03d", k+1),
+					SKU:         g.skuIDs[k],
 					LeadTime:    leadTimes[st],
 					Demand:      dp,
 					Policy:      policy,
@@ -420,13 +462,15 @@ func newGenerator(cfg GenConfig, outDir string) *generator {
 					UnitPrice:   g.prices[k],
 					UnitCost:    math.Round(g.prices[k]*60) / 100,
 				},
-				idx:    idx,
-				demand: rand.New(rand.NewPCG(cfg.Seed, 0x10000+uint64(idx))),
-				ops:    rand.New(rand.NewPCG(cfg.Seed, 0x20000+uint64(idx))),
+				idx:      idx,
+				demand:   rand.New(rand.NewPCG(cfg.Seed, 0x10000+uint64(idx))),
+				ops:      rand.New(rand.NewPCG(cfg.Seed, 0x20000+uint64(idx))),
+				dayCost:  make([]int, Costs.HorizonDays+1),
+				param:    strconv.FormatFloat(z, 'f', -1, 64),
+				leadTime: itoa(leadTimes[st]),
 			}
 			s.onHand = s.orderUpTo(0)
 			g.series = append(g.series, s)
-			g.summary.Series = append(g.summary.Series, s.Series)
 		}
 	}
 	return g
@@ -435,78 +479,94 @@ func newGenerator(cfg GenConfig, outDir string) *generator {
 // orderUpTo is the base-stock level S for a decision at the end of day.
 func (s *series) orderUpTo(day int) int {
 	mu := 0.0
-	for j := 1; j <= s.LeadTime+1; j++ {
+	for j := 1; j <= s.LeadTime; j++ {
 		mu += s.Demand.Mean(day + j)
 	}
 	return int(math.Round(mu + s.PolicyParam*math.Sqrt(mu)))
 }
 
-// at is a time on day between the hours from and to, at microsecond precision.
-func (g *generator) at(rng *rand.Rand, day int, from, to float64) time.Time {
-	start := g.cfg.Start.AddDate(0, 0, day).Add(time.Duration(from * float64(time.Hour)))
-	span := int64((to - from) * float64(time.Hour/time.Microsecond))
-	return start.Add(time.Duration(rng.Int64N(span)) * time.Microsecond)
-}
+// Times are microseconds since the world's start (cfg.Start, a UTC midnight).
+const (
+	usHour = int64(time.Hour / time.Microsecond)
+	usDay  = 24 * usHour
+)
 
-func (g *generator) dayIndex(t time.Time) int {
-	return int(t.Sub(g.cfg.Start) / (24 * time.Hour))
+// at is a time on day between the hours from and to.
+func (g *generator) at(rng *rand.Rand, day int, from, to float64) int64 {
+	start := int64(day)*usDay + int64(time.Duration(from*float64(time.Hour))/time.Microsecond)
+	span := int64((to - from) * float64(time.Hour/time.Microsecond))
+	return start + rng.Int64N(span)
 }
 
 // emit assigns the next event id and files e under its day.
-func (g *generator) emit(e Event) {
-	d := g.dayIndex(e.EventTime)
+func (g *generator) emit(e genEvent) {
+	d := int(e.t / usDay)
 	if d >= g.cfg.Days {
 		return // past the end of the world
 	}
 	g.seq++
 	if g.dryRun {
 		switch {
-		case strings.HasPrefix(e.OrderID, "EO-"):
+		case e.kind >= evEcomPlaced:
 			g.ecomEvents++
-		case e.EventType == string(OrderPlaced) || e.EventType == string(LostSale):
+		case e.kind == evSale || e.kind == evLostSale:
 			g.salesEvents++
 		default:
 			g.storeEvents++
 		}
 		return
 	}
-	e.EventID = fmt.Sprintf("ev-%d-%09d", g.cfg.Seed, g.seq)
+	e.seq = g.seq
 	g.pending[d] = append(g.pending[d], e)
+}
+
+// startDay moves the events already filed under day (e-commerce steps
+// scheduled by earlier days' orders) into the buffer of a written day, if
+// there is one, before the day's own events are added. Only the days
+// being simulated or held back then have buffers of a full day's size,
+// not every day an e-commerce journey reaches into.
+func (g *generator) startDay(day int) {
+	if len(g.spare) == 0 {
+		return
+	}
+	evs := g.spare[len(g.spare)-1]
+	g.spare = g.spare[:len(g.spare)-1]
+	g.pending[day] = append(evs, g.pending[day]...)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// simulateSeries simulates day of every inventory series.
+func (g *generator) simulateSeries(day int) {
+	for _, s := range g.series {
+		g.simulate(s, day)
+	}
+}
+
 func (g *generator) simulate(s *series, day int) {
-	date := g.cfg.Start.AddDate(0, 0, day).Format("20060102")
-	base := Event{Location: s.Location, SKU: s.SKU}
+	who := int32(s.idx)
+	midnight := int64(day) * usDay
 
 	// 1. Receipts.
 	kept := s.inflight[:0]
 	for _, sh := range s.inflight {
-		if sh.due == day && sh.delayed {
-			e := base
-			e.EventType, e.OrderID, e.Carrier, e.Quantity = string(TransportDelayed), sh.po, sh.carrier, float64(sh.qty)
-			e.EventTime = g.at(s.ops, day, 6, 7)
-			e.Extras = map[string]string{"delay_days": "1"}
-			g.emit(e)
+		back := uint8(day - int(sh.ordered))
+		if int(sh.due) == day && sh.delayed {
+			g.emit(genEvent{kind: evDelayed, who: who, qty: sh.qty, carrier: sh.carrier + 1, back: back, t: g.at(s.ops, day, 6, 7)})
 		}
-		if sh.arrive != day {
+		if int(sh.arrive) != day {
 			kept = append(kept, sh)
 			continue
 		}
 		t := g.at(s.ops, day, 6, 7.5)
-		e := base
-		e.EventType, e.OrderID, e.Carrier, e.Quantity, e.EventTime = string(TransportArrived), sh.po, sh.carrier, float64(sh.qty), t
-		g.emit(e)
-		e = base
-		e.EventType, e.OrderID, e.Quantity, e.EventTime = string(ReplenishmentReceived), sh.po, float64(sh.qty), t.Add(10*time.Minute)
-		g.emit(e)
-		s.onHand += sh.qty
+		g.emit(genEvent{kind: evArrived, who: who, qty: sh.qty, carrier: sh.carrier + 1, back: back, t: t})
+		g.emit(genEvent{kind: evReceived, who: who, qty: sh.qty, back: back, t: t + 10*60e6})
+		s.onHand += int(sh.qty)
 	}
 	s.inflight = kept
 	pipeline := 0
 	for _, sh := range s.inflight {
-		pipeline += sh.qty
+		pipeline += int(sh.qty)
 	}
 	onHandStart := s.onHand
 
@@ -515,50 +575,38 @@ func (g *generator) simulate(s *series, day int) {
 	served := min(demand, s.onHand)
 	lost := demand - served
 	s.onHand -= served
-	var txTimes []time.Time
-	var txQty []int
+	txTimes, txQty := g.txTimes[:0], g.txQty[:0]
 	for left := served; left > 0; {
 		q := min(left, 1+s.ops.IntN(3))
 		txQty = append(txQty, q)
 		txTimes = append(txTimes, g.at(s.ops, day, 8, 21))
 		left -= q
 	}
-	slices.SortFunc(txTimes, time.Time.Compare)
+	g.txTimes, g.txQty = txTimes, txQty
+	slices.Sort(txTimes)
+	var isPromo int32
+	if promo {
+		isPromo = 1
+	}
 	for i, q := range txQty {
-		e := base
-		e.EventType, e.Quantity, e.Price, e.EventTime = string(OrderPlaced), float64(q), s.UnitPrice, txTimes[i]
-		e.OrderID = fmt.Sprintf("T-%s-%s-%s-%03d", s.Location, s.SKU, date, i+1)
-		if promo {
-			e.Extras = map[string]string{"promo": "true"}
-		}
-		g.emit(e)
+		g.emit(genEvent{kind: evSale, who: who, qty: int32(q), n: int32(i), x: [4]int32{isPromo}, t: txTimes[i]})
 	}
 	if lost > 0 {
-		e := base
-		e.EventType, e.Quantity, e.Price, e.EventTime = string(LostSale), float64(lost), s.UnitPrice, g.at(s.ops, day, 21, 21.25)
-		g.emit(e)
+		g.emit(genEvent{kind: evLostSale, who: who, qty: int32(lost), t: g.at(s.ops, day, 21, 21.25)})
 	}
 	if s.onHand == 0 {
-		t := g.cfg.Start.AddDate(0, 0, day).Add(8 * time.Hour)
+		t := midnight + 8*usHour
 		if len(txTimes) > 0 {
-			t = txTimes[len(txTimes)-1].Add(time.Microsecond)
+			t = txTimes[len(txTimes)-1] + 1
 		}
-		e := base
-		e.EventType, e.EventTime = string(Stockout), t
-		g.emit(e)
+		g.emit(genEvent{kind: evStockout, who: who, t: t})
 	}
 
 	// 3. Snapshot.
-	e := base
-	e.EventType, e.Quantity, e.Price = string(InventorySnapshot), float64(s.onHand), s.UnitCost
-	e.EventTime = g.cfg.Start.AddDate(0, 0, day).Add(21*time.Hour + 30*time.Minute)
-	e.Extras = map[string]string{
-		"on_hand_start":  itoa(onHandStart),
-		"pipeline_start": itoa(pipeline),
-		"demand":         itoa(demand),
-		"lost":           itoa(lost),
-	}
-	g.emit(e)
+	g.emit(genEvent{
+		kind: evSnapshot, who: who, qty: int32(s.onHand), t: midnight + 21*usHour + 30*60e6,
+		x: [4]int32{int32(onHandStart), int32(pipeline), int32(demand), int32(lost)},
+	})
 	s.realise(day, lost)
 
 	// 4. Decision.
@@ -567,53 +615,47 @@ func (g *generator) simulate(s *series, day int) {
 	if s.Policy == PolicyBaseStockNoisy && order > 0 {
 		order = max(0, int(math.Round(float64(order)*(1+orderNoise*s.ops.NormFloat64()))))
 	}
-	po := fmt.Sprintf("PO-%s-%s-%s", s.Location, s.SKU, date)
 	t := g.at(s.ops, day, 22, 22.9)
-	e = base
-	e.EventType, e.OrderID, e.Quantity, e.Price, e.EventTime = string(ReplenishmentOrdered), po, float64(order), s.UnitCost, t
-	e.Extras = map[string]string{
-		"policy":         s.Policy,
-		"policy_param":   strconv.FormatFloat(s.PolicyParam, 'f', -1, 64),
-		"lead_time_days": itoa(s.LeadTime),
-		"order_up_to":    itoa(S),
-		"source":         dcID,
+	decision := genEvent{kind: evOrdered, who: who, qty: int32(order), x: [4]int32{int32(S)}, t: t}
+	if cost, ok := g.realisedCost(s, day); ok {
+		decision.x[1], decision.x[2] = int32(cost), 1
 	}
-	g.emit(e)
-	s.open = append(s.open, openDecision{day: day, extras: e.Extras})
+	g.emit(decision)
 	if order > 0 {
 		c := s.ops.IntN(len(g.carriers))
-		sh := shipment{po: po, qty: order, carrier: g.carriers[c], due: day + s.LeadTime, leadTime: s.LeadTime}
+		sh := shipment{qty: int32(order), carrier: uint8(c), ordered: int32(day), due: int32(day + s.LeadTime)}
 		sh.delayed = s.ops.Float64() < g.delayP[c]
 		sh.arrive = sh.due
 		if sh.delayed {
 			sh.arrive++
 		}
 		s.inflight = append(s.inflight, sh)
-		e = Event{EventType: string(TransportDeparted), OrderID: po, SKU: s.SKU, Location: dcID, Carrier: sh.carrier, Quantity: float64(order)}
-		e.EventTime = t.Add(time.Hour)
-		e.Extras = map[string]string{"destination": s.Location, "lead_time_days": itoa(s.LeadTime)}
-		g.emit(e)
+		g.emit(genEvent{kind: evDeparted, who: who, qty: int32(order), carrier: uint8(c + 1), t: t + usHour})
 	}
 }
 
 // realise prices the end of day, with lost units of demand lost: it adds
-// the day's cost to the series' totals and to each open decision made
-// before it, and records the realised cost of a decision whose horizon
-// ends today. Decisions whose horizon runs past the last day get none.
+// the day's cost to the series' totals and keeps it in dayCost.
 func (s *series) realise(day, lost int) {
 	holding, lostCost := Costs.Holding*s.onHand, Costs.LostSale*lost
 	s.RealisedHoldingCost += int64(holding)
 	s.RealisedLostSaleCost += int64(lostCost)
-	done := 0
-	for i := range s.open {
-		d := &s.open[i]
-		d.cost += holding + lostCost
-		if day-d.day == Costs.HorizonDays {
-			d.extras[ExtraRealisedCost] = itoa(d.cost)
-			done++
-		}
+	s.dayCost[day%len(s.dayCost)] = holding + lostCost
+}
+
+// realisedCost is the cost s goes on to realise over the Costs.HorizonDays
+// days after its decision at the end of day, from its shadow in g.ahead;
+// false when that horizon runs past the last day, or in a dry run.
+func (g *generator) realisedCost(s *series, day int) (int, bool) {
+	if g.ahead == nil || day+Costs.HorizonDays >= g.cfg.Days {
+		return 0, false
 	}
-	s.open = s.open[:copy(s.open, s.open[done:])]
+	shadow := g.ahead.series[s.idx]
+	cost := 0
+	for d := day + 1; d <= day+Costs.HorizonDays; d++ {
+		cost += shadow.dayCost[d%len(shadow.dayCost)]
+	}
+	return cost, true
 }
 
 // ecommerce places the day's e-commerce orders and schedules their journeys.
@@ -622,43 +664,45 @@ func (g *generator) ecommerce(day int) {
 		return
 	}
 	rng := g.ecom
-	date := g.cfg.Start.AddDate(0, 0, day)
+	const usMinute = usHour / 60
 	for n := range g.cfg.EcomOrdersPerDay {
-		id := fmt.Sprintf("EO-%s-%04d", date.Format("20060102"), n+1)
-		region := regions[rng.IntN(len(regions))]
-		carrier := g.carriers[rng.IntN(len(g.carriers))]
+		region := uint8(rng.IntN(len(regions)))
+		carrier := uint8(rng.IntN(len(g.carriers)) + 1)
 		placed := g.at(rng, day, 0, 24)
-		approved := placed.Add(time.Duration(5+rng.IntN(55)) * time.Minute)
-		picked := approved.Add(time.Duration(2+rng.IntN(18)) * time.Hour)
-		shipped := picked.Add(time.Duration(1+rng.IntN(5)) * time.Hour)
-		delivered := shipped.Add(time.Duration(24+rng.IntN(72)) * time.Hour)
+		approved := placed + int64(5+rng.IntN(55))*usMinute
+		picked := approved + int64(2+rng.IntN(18))*usHour
+		shipped := picked + int64(1+rng.IntN(5))*usHour
+		delivered := shipped + int64(24+rng.IntN(72))*usHour
 		failed := rng.Float64() < 0.05
 		returned := !failed && rng.Float64() < 0.08
-		returnedAt := delivered.Add(time.Duration(48+rng.IntN(192)) * time.Hour)
-		promised := date.AddDate(0, 0, 2+rng.IntN(4)).Format(time.DateOnly)
+		returnedAt := delivered + int64(48+rng.IntN(192))*usHour
+		promised := int32(2 + rng.IntN(4)) // days after the order
 
 		lines := 1 + rng.IntN(2)
 		skus := rng.Perm(g.cfg.SKUs)[:min(lines, g.cfg.SKUs)]
 		slices.Sort(skus)
 		for _, k := range skus {
-			qty := float64(1 + rng.IntN(3))
-			base := Event{OrderID: id, SKU: fmt.Sprintf("P%03d", k+1), Quantity: qty}
-			step := func(typ EventType, t time.Time, loc, carrier string, price float64, extras map[string]string) {
-				e := base
-				e.EventType, e.EventTime, e.Location, e.Carrier, e.Price, e.Extras = string(typ), t, loc, carrier, price, extras
+			line := genEvent{who: int32(k), n: int32(n), qty: int32(1 + rng.IntN(3))}
+			step := func(kind evKind, t int64, loc, carrier uint8) {
+				e := line
+				e.kind, e.t, e.loc, e.carrier = kind, t, loc, carrier
+				e.back = uint8(int(t/usDay) - day)
+				if kind == evEcomPlaced {
+					e.x[0] = promised
+				}
 				g.emit(e)
 			}
-			step(OrderPlaced, placed, region, "", g.prices[k], map[string]string{"promised_date": promised, "channel": "ecom"})
-			step(OrderApproved, approved, region, "", 0, nil)
-			step(Picked, picked, dcID, "", 0, nil)
-			step(Shipped, shipped, dcID, carrier, 0, nil)
+			step(evEcomPlaced, placed, region, noCarrier)
+			step(evEcomApproved, approved, region, noCarrier)
+			step(evEcomPicked, picked, locDC, noCarrier)
+			step(evEcomShipped, shipped, locDC, carrier)
 			if failed {
-				step(DeliveryFailed, delivered, region, carrier, 0, nil)
+				step(evEcomFailed, delivered, region, carrier)
 				continue
 			}
-			step(Delivered, delivered, region, carrier, 0, nil)
+			step(evEcomDelivered, delivered, region, carrier)
 			if returned {
-				step(Returned, returnedAt, region, "", g.prices[k], nil)
+				step(evEcomReturned, returnedAt, region, noCarrier)
 			}
 		}
 	}
@@ -668,29 +712,62 @@ func (g *generator) ecommerce(day int) {
 func (g *generator) flush(ctx context.Context, day int) error {
 	events := g.pending[day]
 	delete(g.pending, day)
-	sortEvents(events)
+	slices.SortFunc(events, compareGenEvents)
 	key := fmt.Sprintf("date=%s/events.parquet", g.cfg.Start.AddDate(0, 0, day).Format(time.DateOnly))
 	w, err := g.store.Create(ctx, key)
 	if err != nil {
 		return fmt.Errorf("dataset: generate: %w", err)
 	}
-	if err := writeEvents(w, events); err != nil {
+	if err := g.writeDay(w, events); err != nil {
 		blob.Abort(w)
 		return fmt.Errorf("dataset: generate %s: %w", key, err)
 	}
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("dataset: generate %s: %w", key, err)
 	}
-	for _, e := range events {
-		g.summary.Counts[e.EventType]++
+	var counts [numEvKinds]int64
+	for i := range events {
+		counts[events[i].kind]++
+	}
+	for k, n := range counts {
+		if n > 0 {
+			g.summary.Counts[string(evKind(k).eventType())] += n
+		}
 	}
 	g.summary.Events += int64(len(events))
 	g.summary.Files = append(g.summary.Files, key)
 	g.summary.Days++
+	g.spare = append(g.spare, events[:0])
 	if g.cfg.Progress != nil {
 		g.cfg.Progress(GenProgress{DaysWritten: g.summary.Days, Days: g.cfg.Days, Events: g.summary.Events})
 	}
 	return nil
+}
+
+// writeBatch is the number of rows writeDay turns into Events at a time.
+// A multiple of the 64 rows parquet-go writes at a time, so that the file
+// is the one a single Write of the whole day gives, byte for byte.
+const writeBatch = 64 * 64
+
+// writeDay writes events, sorted, as one canonical Parquet file to w,
+// turning them into Events a batch at a time.
+func (g *generator) writeDay(w io.Writer, events []genEvent) error {
+	pw := parquet.NewGenericWriter[Event](w, writerOptions()...)
+	if g.batch == nil {
+		g.batch = make([]Event, writeBatch)
+	}
+	for len(events) > 0 {
+		n := min(len(events), writeBatch)
+		for i := range n {
+			g.batch[i] = g.event(&events[i])
+		}
+		if _, err := pw.Write(g.batch[:n]); err != nil {
+			return err
+		}
+		events = events[n:]
+	}
+	clear(g.batch) // let the batch's strings and maps go
+	return pw.Close()
 }
 
 func (g *generator) writeSummary(ctx context.Context) error {

@@ -17,8 +17,9 @@ type IngestManifest struct {
 	Accepted int64 `json:"accepted"`
 	// Quarantined rows failed validation and are in the quarantine file.
 	Quarantined int64 `json:"quarantined"`
-	// Duplicates are valid rows whose event_id an earlier row had; the
-	// first (in sorted file order, then row order) wins.
+	// Duplicates are valid rows whose event_id an earlier valid row had;
+	// the first (in sorted file order, then row order) wins. A row of a bad
+	// file never counts.
 	Duplicates int64 `json:"duplicates"`
 	// Reconciles is RowsIn == Accepted + Quarantined + Duplicates; Ingest
 	// refuses to write a manifest where it is false.
@@ -26,13 +27,15 @@ type IngestManifest struct {
 	// BadFiles are inputs that could not be read at all; their rows are not
 	// in RowsIn.
 	BadFiles []BadFile `json:"bad_files"`
-	// Files are the canonical files, relative to OutDir, in date order.
+	// Files are the canonical files, relative to OutDir, in (date, part)
+	// order.
 	Files []string `json:"files"`
 	// Quarantine is the quarantine file, relative to OutDir.
 	Quarantine string `json:"quarantine"`
-	// ContentHash is the hex sha256 over every canonical file in Files
-	// order: its relative path, a newline, then its bytes. Equal hashes mean
-	// equal canonical data, wherever the inputs came from.
+	// ContentHash is the hex sha256 over, for every canonical file in Files
+	// order, its relative path, a newline, the hex sha256 of its bytes and a
+	// newline. Equal hashes mean equal canonical data, wherever the inputs
+	// came from; an unchanged rerun over the same inputs gives the same hash.
 	ContentHash string `json:"content_hash"`
 	// MinEventTime and MaxEventTime bound the accepted events (zero if none).
 	MinEventTime time.Time `json:"min_event_time"`

@@ -192,9 +192,9 @@ func (d EchelonDay) InstallationPosition(i int) int {
 // nothing and counts as an invalid action. A policy that keeps state
 // between decisions implements EchelonForker.
 //
-// The model's hook is thin: there is no trained text grammar for the chain
-// yet, so ModelAgent plays no multi-echelon policy. FormatEchelonDay is the
-// documented prompt format a model policy would use.
+// ModelAgent plays EchelonModelPolicy: the single-item grammar, stage by
+// stage. FormatEchelonDay is a chain-wide line format for a model trained
+// on multi-echelon text, which the training data does not have yet.
 type EchelonPolicy interface {
 	Name() string
 	Orders(history []EchelonDay, today EchelonDay) []int
@@ -342,6 +342,9 @@ func (t EchelonTask) simulate(p EchelonPolicy, demand []int) echelonEpisode {
 		}
 		q := p.Orders(ep.days, today)
 		ep.decisions++
+		if inv, ok := p.(InvalidReporter); ok && inv.LastInvalid() {
+			ep.invalid++ // a stage failed to state an order and orders 0
+		}
 		for i := range n {
 			qi := 0
 			if i < len(q) {
@@ -539,7 +542,7 @@ func (t EchelonTask) Run(ctx context.Context, a Agent) (TaskResult, error) {
 	}
 	paths := drawPaths(t.Demand, t.Seed, t.Days, t.Episodes, evalStream)
 	if a.Echelon != nil {
-		p, err := a.Echelon(t.Stages)
+		p, err := a.Echelon(t.LeadTimes)
 		if err != nil {
 			return TaskResult{}, err
 		}

@@ -19,12 +19,14 @@ type Tokenizer interface {
 // ModelPolicy lets a model decide replenishment orders through the timeline
 // grammar. Its prompt is tokenize.DocStart, the header line, as many of the
 // latest complete day lines as fit the context, and today's line up to
-// "ord="; the model then decodes greedily, at most MaxNewTokens tokens,
-// constrained to digits: every token but those of digits and the newline that
-// ends the line is masked out (see digitVocab), so the model can only state a
-// number or end the line. The digits it emits before the newline are the
-// order. A newline before any digit is an invalid action: the order is 0 and
-// LastInvalid reports it, so the scorecard counts it instead of hiding it.
+// "up=" (with c7=TargetCost7 before it when set); the model then decodes
+// greedily, at most MaxNewTokens tokens, constrained to digits: every token
+// but those of digits and the newline that ends the line is masked out (see
+// digitVocab), so the model can only state a number or end the line. The
+// digits it emits are the level it orders up to, and the order is that
+// level less today's inventory position, at least 0. A newline before any
+// digit is an invalid action: the order is 0 and LastInvalid reports it, so
+// the scorecard counts it instead of hiding it.
 type ModelPolicy struct {
 	// Label is the policy's name. Empty means "model".
 	Label string
@@ -34,6 +36,11 @@ type ModelPolicy struct {
 	LeadTime int
 	// MaxNewTokens bounds the decoded tokens per decision. Zero means 4.
 	MaxNewTokens int
+	// TargetCost7 conditions the decision on an outcome: today's line states
+	// c7=TargetCost7, the seven-day cost the order should lead to, as the
+	// logged lines state the cost their order led to. Zero or less leaves
+	// c7 out of today's line.
+	TargetCost7 int
 
 	model   *Model // for Fork; nil in tests that script the decoder
 	ctxLen  int
@@ -71,7 +78,7 @@ func (p *ModelPolicy) Fork() Policy {
 		return p
 	}
 	return &ModelPolicy{
-		Label: p.Label, Location: p.Location, SKU: p.SKU, LeadTime: p.LeadTime, MaxNewTokens: p.MaxNewTokens,
+		Label: p.Label, Location: p.Location, SKU: p.SKU, LeadTime: p.LeadTime, MaxNewTokens: p.MaxNewTokens, TargetCost7: p.TargetCost7,
 		model: p.model, ctxLen: p.ctxLen, tok: p.tok, session: p.model.NewSession(), digits: p.digits,
 	}
 }
@@ -119,12 +126,12 @@ func (p *ModelPolicy) Order(history []tokenize.InventoryDay, today tokenize.Inve
 		p.invalid = true
 		return 0
 	}
-	q, err := strconv.Atoi(digits)
+	up, err := strconv.Atoi(digits)
 	if err != nil {
 		p.invalid = true
 		return 0
 	}
-	return q
+	return max(0, up-today.Position())
 }
 
 // prompt encodes the longest prompt that leaves room to decode. It reports
@@ -139,6 +146,9 @@ func (p *ModelPolicy) prompt(history []tokenize.InventoryDay, today tokenize.Inv
 			sku = "P001"
 		}
 		p.prefix = tokenize.DocStart + tokenize.FormatHeader(tokenize.InventoryHeader{Location: loc, SKU: sku, LeadTime: p.LeadTime})
+	}
+	if p.TargetCost7 > 0 {
+		today.Cost7, today.HasCost7 = p.TargetCost7, true
 	}
 	budget := p.ctxLen - (p.maxNew() - 1)
 	encode := func(from int) []int {

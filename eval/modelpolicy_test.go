@@ -50,7 +50,8 @@ func scriptedPolicy(ctxLen int, next map[string]string) (*ModelPolicy, *scripted
 }
 
 func TestModelPolicyParsesOrders(t *testing.T) {
-	today := tokenize.InventoryDay{Weekday: 3, OnHand: 12, Pipeline: 6, Demand: 5, Lost: 0}
+	// Position 0, so the order is the level the model states.
+	today := tokenize.InventoryDay{Weekday: 3, OnHand: 2, Pipeline: 1, Demand: 3, Lost: 0}
 	for _, tc := range []struct {
 		name    string
 		next    map[string]string
@@ -76,6 +77,23 @@ func TestModelPolicyParsesOrders(t *testing.T) {
 				t.Error(p.Err())
 			}
 		})
+	}
+}
+
+func TestModelPolicyOrdersUpToTheStatedLevel(t *testing.T) {
+	today := tokenize.InventoryDay{OnHand: 12, Pipeline: 6, Demand: 5} // position 13
+	for _, tc := range []struct {
+		next map[string]string
+		want int
+	}{
+		{map[string]string{"=": "2", "2": "0", "0": "\n"}, 7}, // states 20
+		{map[string]string{"=": "1", "1": "2", "2": "\n"}, 0}, // states 12, below the position
+		{map[string]string{"=": "1", "1": "3", "3": "\n"}, 0}, // states 13, the position
+	} {
+		p, _ := scriptedPolicy(200, tc.next)
+		if got := p.Order(nil, today); got != tc.want || p.LastInvalid() {
+			t.Errorf("%v: order %d invalid %v, want %d", tc.next, got, p.LastInvalid(), tc.want)
+		}
 	}
 }
 

@@ -70,12 +70,17 @@ const LoggingZ = 1.3
 
 // LoggingPolicy is the policy that logged the training data, as the
 // synthetic world writes it: base-stock at S = round(mu + z*sqrt(mu)), mu the
-// mean demand over the L+1 days after the decision. For demand that is not
-// stationary the world recomputes S each day; this reference uses the first
-// days' mean, so it is exact for stationary demand only.
+// mean demand over the L days after the decision (the protection period:
+// the order is placed after the day's sales, and the next one can arrive L
+// days after that). For demand that is not stationary the world recomputes
+// S each day; this reference uses the first days' mean, so it is exact for
+// stationary demand only.
 func (t ReplenishTask) LoggingPolicy(z float64) BaseStock {
 	t = t.WithDefaults()
-	mu := t.meanCover()
+	var mu float64
+	for d := 1; d <= t.LeadTime; d++ {
+		mu += t.Demand.Mean(d)
+	}
 	s := int(math.Round(mu + z*math.Sqrt(mu)))
 	return BaseStock{S: s, Label: fmt.Sprintf("logging-base-stock(z=%g,S=%d)", z, s)}
 }

@@ -64,9 +64,33 @@ type ReplenishTask struct {
 	// Backlog makes unmet demand wait for stock instead of being lost, and
 	// LostSale the cost per unit backordered per day.
 	Backlog bool `json:"backlog,omitempty"`
+	// Location and SKU name the series of a synthetic world the task
+	// simulates (see ReplenishTaskForSeries); the agent's prompt header
+	// states them. Empty means "S01" and "P001".
+	Location string `json:"location,omitempty"`
+	SKU      string `json:"sku,omitempty"`
+	// Logged is the ordering policy that logged the series' training data,
+	// played as a reference. Nil means the world's near-optimal base-stock
+	// with z = LoggingZ.
+	Logged *LoggedPolicy `json:"logged,omitempty"`
+	// TargetCost7 is the seven-day cost the agent is conditioned on: the c7
+	// field of today's prompt line, the outcome it is asked to achieve. Zero
+	// means 7 x the optimum's exact expected cost per day where the DP
+	// applies, else 7 x the best base-stock level's tuning cost; negative
+	// means no conditioning (today's line has no c7).
+	TargetCost7 int `json:"target_cost_7d,omitempty"`
 	// Workers bounds the goroutines that play episodes. Zero means
 	// GOMAXPROCS. Results do not depend on it.
 	Workers int `json:"-"`
+}
+
+// ReplenishSpec is what the agent is told about a replenishment task.
+type ReplenishSpec struct {
+	LeadTime int
+	// Location and SKU name the series (the prompt's header).
+	Location, SKU string
+	// TargetCost7 is the seven-day cost to condition on; zero or less means none.
+	TargetCost7 int
 }
 
 // WithDefaults returns t with zero fields set to their defaults.
@@ -100,6 +124,12 @@ func (t ReplenishTask) WithDefaults() ReplenishTask {
 	}
 	if t.MaxOrder == 0 {
 		t.MaxOrder = min(9999, max(20, int(math.Ceil(4*t.meanCover()))))
+	}
+	if t.Location == "" {
+		t.Location = "S01"
+	}
+	if t.SKU == "" {
+		t.SKU = "P001"
 	}
 	return t
 }
@@ -258,6 +288,8 @@ func (t ReplenishTask) simulate(p Policy, demand []int) episode {
 	arrivals := make([]int, len(demand)+L+1)
 	onHand, pipeline := ep.initial, 0
 	ep.days = make([]tokenize.InventoryDay, 0, len(demand))
+	costs := make([]float64, len(demand)) // every day's cost, warm-up included
+	horizon := dataset.Costs.HorizonDays
 	for d, dem := range demand {
 		onHand += arrivals[d]
 		pipeline -= arrivals[d]
@@ -275,12 +307,23 @@ func (t ReplenishTask) simulate(p Policy, demand []int) episode {
 		ep.demand += dem
 		ep.sold += sold
 		ep.lost += today.Lost
+		costs[d] = t.Holding*float64(max(onHand, 0)) + t.LostSale*float64(short)
 		if d >= t.WarmupDays {
 			ep.scoredDays++
 			ep.scoredDemand += dem
 			ep.scoredSold += sold
 			ep.holding += t.Holding * float64(max(onHand, 0))
 			ep.lostCost += t.LostSale * float64(short)
+		}
+		// As in the synthetic world's logs, a decision's realised cost over
+		// the next horizon days is known once they are over: today
+		// completes the one made horizon days ago.
+		if k := d - horizon; k >= 0 {
+			var c float64
+			for _, x := range costs[k+1 : d+1] {
+				c += x
+			}
+			ep.days[k].Cost7, ep.days[k].HasCost7 = int(math.Round(c)), true
 		}
 		q := p.Order(ep.days, today)
 		ep.decisions++
@@ -453,20 +496,14 @@ func (t ReplenishTask) Params() map[string]any {
 		"demand": t.Demand, "lead_time": t.LeadTime, "holding": t.Holding, "lost_sale": t.LostSale,
 		"days": t.Days, "warmup_days": t.WarmupDays, "seed": t.Seed, "episodes": t.Episodes,
 		"tuning_episodes": t.TuningEpisodes, "max_order": t.MaxOrder, "backlog": t.Backlog,
+		"location": t.Location, "sku": t.SKU, "logged": t.logged().Name(),
 	}
 }
 
-// Run implements Task: RunReplenish with the agent's replenisher, if any.
+// Run implements Task: RunReplenish with the agent's replenisher, if any,
+// told the task's series and its target cost.
 func (t ReplenishTask) Run(ctx context.Context, a Agent) (TaskResult, error) {
-	var model Policy
-	if a.Replenisher != nil {
-		p, err := a.Replenisher(t.WithDefaults().LeadTime)
-		if err != nil {
-			return TaskResult{}, err
-		}
-		model = p
-	}
-	return RunReplenish(ctx, t, model)
+	return runReplenish(ctx, t, a.Replenisher)
 }
 
 var _ Task = ReplenishTask{}
@@ -482,14 +519,24 @@ var _ Task = ReplenishTask{}
 //     on simulated tuning paths that are never the evaluation paths;
 //   - the newsvendor (myopic) policy, the critical fractile of demand over
 //     the lead time;
-//   - the policy that logged the training data (base-stock with the world's
-//     z = 1.3) and the untuned base-stock rule of thumb.
+//   - the policy that logged the training data (Logged; by default
+//     base-stock with the world's z = 1.3) and the untuned base-stock rule
+//     of thumb.
 //
 // Where the chain is exact every reference also carries its exact expected
 // cost, and the best baseline is chosen on those; otherwise on the
 // simulated costs. Each simulated cost carries a 95% confidence half-width
 // over the episodes.
 func RunReplenish(ctx context.Context, t ReplenishTask, model Policy) (TaskResult, error) {
+	if model == nil {
+		return runReplenish(ctx, t, nil)
+	}
+	return runReplenish(ctx, t, func(ReplenishSpec) (Policy, error) { return model, nil })
+}
+
+// runReplenish is RunReplenish with the model made by mk (nil: none) once
+// the target cost is known.
+func runReplenish(ctx context.Context, t ReplenishTask, mk func(ReplenishSpec) (Policy, error)) (TaskResult, error) {
 	t = t.WithDefaults()
 	if err := t.Validate(); err != nil {
 		return TaskResult{}, err
@@ -511,18 +558,20 @@ func RunReplenish(ctx context.Context, t ReplenishTask, model Policy) (TaskResul
 	}
 	var bestBS BaseStock
 	var bestSS SS
+	var refCost float64 // the optimum's expected cost, else the best base-stock's tuning cost
 	if dp != nil {
 		var err error
 		if bestBS, _, err = dp.BestBaseStock(ctx); err != nil {
 			return TaskResult{}, err
 		}
+		refCost = dp.Cost
 		if bestSS, _, err = dp.BestSS(ctx, bestBS.S); err != nil {
 			return TaskResult{}, err
 		}
 		res.Params["search"] = "exact stationary cost"
 	} else {
 		var err error
-		if bestBS, _, err = t.TuneBaseStock(ctx); err != nil {
+		if bestBS, refCost, err = t.TuneBaseStock(ctx); err != nil {
 			return TaskResult{}, err
 		}
 		if bestSS, _, err = t.TuneSS(ctx, bestBS.S); err != nil {
@@ -534,9 +583,23 @@ func RunReplenish(ctx context.Context, t ReplenishTask, model Policy) (TaskResul
 	if err != nil {
 		return TaskResult{}, err
 	}
-	logging := t.LoggingPolicy(LoggingZ)
+	logging := t.logged()
 	res.Params["tuned_s"], res.Params["tuned_ss"] = bestBS.S, [2]int{bestSS.Low, bestSS.S}
-	res.Params["newsvendor_s"], res.Params["naive_s"], res.Params["logging_s"] = nv.S, t.NaiveBaseStock().S, logging.S
+	res.Params["newsvendor_s"], res.Params["naive_s"], res.Params["logging_s"] = nv.S, t.NaiveBaseStock().S, logging.OrderUpTo()
+	var model Policy
+	if mk != nil {
+		target := t.TargetCost7
+		if target == 0 {
+			target = int(math.Round(float64(dataset.Costs.HorizonDays) * refCost))
+		}
+		target = max(target, 0)
+		res.Params["target_cost_7d"] = target
+		p, err := mk(ReplenishSpec{LeadTime: t.LeadTime, Location: t.Location, SKU: t.SKU, TargetCost7: target})
+		if err != nil {
+			return TaskResult{}, err
+		}
+		model = p
+	}
 
 	paths := t.demandPaths(t.Episodes, evalStream)
 	play := func(p Policy, exact bool) (PolicyResult, error) {
@@ -564,13 +627,17 @@ func RunReplenish(ctx context.Context, t ReplenishTask, model Policy) (TaskResul
 	bestKey := math.Inf(1)
 	var best PolicyResult
 	for _, b := range []Policy{bestBS, bestSS, nv, logging, t.NaiveBaseStock()} {
-		r, err := play(b, true)
+		// A noisy logged policy has no deterministic chain: it is simulated only.
+		r, err := play(b, b != Policy(logging) || !logging.noisy)
 		if err != nil {
 			return TaskResult{}, err
 		}
 		key := r.CostPerDay
 		if r.ExpectedCost != nil {
 			key = *r.ExpectedCost
+		}
+		if b == Policy(logging) {
+			res.LoggingPolicy, res.LoggingCost = r.Name, &r.CostPerDay
 		}
 		if key < bestKey {
 			bestKey, best = key, r

@@ -78,6 +78,10 @@ type TaskResult struct {
 	OptimumExpectedCost *float64 `json:"optimum_expected_cost,omitempty"`
 	GapToOptimum        *float64 `json:"gap_to_optimum,omitempty"`
 	OptimumNote         string   `json:"optimum_note,omitempty"`
+	// LoggingPolicy names the policy that logged the training data among
+	// Policies (replenish only) and LoggingCost its cost on the same paths.
+	LoggingPolicy string   `json:"logging_policy,omitempty"`
+	LoggingCost   *float64 `json:"logging_cost,omitempty"`
 	// NextEvent is the next-event task's full result; nil for other tasks.
 	NextEvent *HeldOut `json:"next_event,omitempty"`
 	// ETA is the eta task's full result; nil for other tasks. Its Policies
@@ -145,6 +149,7 @@ func (s Scorecard) Markdown() string {
 			}
 			b.WriteString("\n")
 			b.WriteString(optimumExpectation(t))
+			b.WriteString(replenishGoals(t))
 			for _, p := range t.Policies {
 				if p.Name == t.ModelPolicy && p.InvalidActions > 0 {
 					fmt.Fprintf(&b, "\nThe model failed to state an order in %d of %d decisions (%.1f%%); each counted as ordering nothing.\n",
@@ -245,4 +250,29 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// replenishGoals states the replenish task's goals for the model: within 5%
+// of the optimum, and cheaper than the policy that logged its training data.
+func replenishGoals(t TaskResult) string {
+	if t.ModelPolicy == "" || (t.GapToOptimum == nil && t.LoggingCost == nil) {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\nGoals:")
+	if t.GapToOptimum != nil {
+		fmt.Fprintf(&b, " within 5%% of the optimum: %s (%+.1f%%);", metWord(*t.GapToOptimum <= 0.05), 100**t.GapToOptimum)
+	}
+	if t.LoggingCost != nil {
+		fmt.Fprintf(&b, " cheaper than the logging policy %s (%.3f): %s.", t.LoggingPolicy, *t.LoggingCost, metWord(t.ModelCost < *t.LoggingCost))
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func metWord(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "not met"
 }

@@ -29,13 +29,13 @@ type Task interface {
 // Agent is what a task may ask of the model under evaluation. Every hook is
 // optional: a task whose hook is nil reports its references alone.
 type Agent struct {
-	// Replenisher returns the policy that plays a replenishment task with
-	// the given lead time. A policy that keeps state between decisions
+	// Replenisher returns the policy that plays a replenishment task
+	// described by spec. A policy that keeps state between decisions
 	// implements Forker.
-	Replenisher func(leadTime int) (Policy, error)
-	// Echelon returns the policy that plays the multi-echelon task with the
-	// given number of stages.
-	Echelon func(stages int) (EchelonPolicy, error)
+	Replenisher func(spec ReplenishSpec) (Policy, error)
+	// Echelon returns the policy that plays the multi-echelon task whose
+	// stage i is reached in leadTimes[i] days.
+	Echelon func(leadTimes []int) (EchelonPolicy, error)
 	// ETA returns a predictor of delivered days for the eta task; it is
 	// called once per goroutine.
 	ETA func() (ETAPredictor, error)
@@ -46,13 +46,21 @@ type Agent struct {
 }
 
 // ModelAgent is the Agent of a loaded model: it plays replenishment through
-// ModelPolicy, predicts delivery times through ModelETA and scores
-// next-event on the shards at manifest. It has no
-// multi-echelon hook (see EchelonPolicy).
+// ModelPolicy, decides at every stage of a chain through
+// EchelonModelPolicy, predicts delivery times through ModelETA and scores
+// next-event on the shards at manifest.
 func ModelAgent(m *Model, tok Tokenizer, manifest string) Agent {
 	return Agent{
-		Replenisher: func(leadTime int) (Policy, error) {
-			return NewModelPolicy(m, tok, leadTime)
+		Replenisher: func(spec ReplenishSpec) (Policy, error) {
+			p, err := NewModelPolicy(m, tok, spec.LeadTime)
+			if err != nil {
+				return nil, err
+			}
+			p.Location, p.SKU, p.TargetCost7 = spec.Location, spec.SKU, spec.TargetCost7
+			return p, nil
+		},
+		Echelon: func(leadTimes []int) (EchelonPolicy, error) {
+			return NewEchelonModelPolicy(m, tok, leadTimes)
 		},
 		ETA: func() (ETAPredictor, error) {
 			return NewModelETA(m, tok)

@@ -16,7 +16,8 @@ import (
 
 // BuilderVersion changes whenever rendering, BPE training or encoding
 // changes the bytes a build writes, so that old cache entries stop matching.
-const BuilderVersion = 4
+// 5: inventory day lines gain pos, c7 and up (the order-up-to decision).
+const BuilderVersion = 5
 
 // CacheKey is the content address of a build: the same inputs and config
 // give the same bytes, so they can share one cache entry. It is empty when

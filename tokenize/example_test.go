@@ -22,6 +22,6 @@ func ExampleRender() {
 	fmt.Println(len(val), stats.Unrendered)
 	// Output:
 	// inv loc=S01 sku=P003 lt=2
-	// w=0 oh=12 pipe=6 dem=5 lost=0 pos=13 ord=8
+	// w=0 oh=12 pipe=6 dem=5 lost=0 pos=13 up=21 ord=8
 	// 0 map[transport_departed:1]
 }

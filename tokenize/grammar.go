@@ -19,7 +19,7 @@ var SpecialTokens = []string{DocStart, DocEnd}
 // The inventory timeline grammar (one document per (location, SKU), one line per day):
 //
 //	inv loc=S01 sku=P003 lt=2\n
-//	w=3 oh=12 pipe=6 dem=5 lost=0 pos=13 c7=38 ord=8\n
+//	w=3 oh=12 pipe=6 dem=5 lost=0 pos=13 c7=38 up=21 ord=8\n
 //	w=4 ...
 //
 // wrapped in DocStart ... DocEnd. Fields of a day, in order: w weekday
@@ -31,11 +31,15 @@ var SpecialTokens = []string{DocStart, DocEnd}
 // day's decision went on to realise over the next seven days (holding plus
 // lost sales, dataset.ExtraRealisedCost; left out when it is not known, for
 // example when those days are after the train/val cutoff), and last the
-// decision ord, the units ordered at the end of the day, which arrive lt
-// days later. The decision comes last so that a model can be prompted with
-// everything before it and asked for it; c7 comes right before it so that a
-// model can be conditioned on the outcome it should achieve (a low c7 asks
-// for a good decision), in the manner of return-conditioned policies.
+// decision: up, the inventory position the day's order brings it up to
+// (pos + ord), then ord, the units ordered at the end of the day, which
+// arrive lt days later. The decision comes last so that a model can be
+// prompted with everything before it and asked for it: a model states up
+// and its order is up - pos (at least 0), the order-up-to level being the
+// quantity a policy keeps steady where the order itself moves with every
+// day's sales. c7 comes right before the decision so that a model can be
+// conditioned on the outcome it should achieve (a low c7 asks for a good
+// decision), in the manner of return-conditioned policies.
 
 // InventoryHeader is the first line of an inventory timeline document.
 type InventoryHeader struct {
@@ -77,17 +81,19 @@ func FormatDay(d InventoryDay) string {
 // AppendDay appends a complete day line, newline included, to b.
 func AppendDay(b []byte, d InventoryDay) []byte {
 	b = AppendDayPrompt(b, d)
+	b = strconv.AppendInt(b, int64(d.Position()+d.Order), 10)
+	b = append(b, " ord="...)
 	b = strconv.AppendInt(b, int64(d.Order), 10)
 	return append(b, '\n')
 }
 
-// FormatDayPrompt renders a day line up to and including "ord=", so that the
-// next tokens a model emits are its order quantity.
+// FormatDayPrompt renders a day line up to and including "up=", so that the
+// next tokens a model emits are the level it orders up to.
 func FormatDayPrompt(d InventoryDay) string {
 	return string(AppendDayPrompt(nil, d))
 }
 
-// AppendDayPrompt appends a day line up to and including "ord=" to b.
+// AppendDayPrompt appends a day line up to and including "up=" to b.
 func AppendDayPrompt(b []byte, d InventoryDay) []byte {
 	field := func(name string, v int) {
 		b = append(b, name...)
@@ -102,7 +108,7 @@ func AppendDayPrompt(b []byte, d InventoryDay) []byte {
 	if d.HasCost7 {
 		field(" c7=", d.Cost7)
 	}
-	return append(b, " ord="...)
+	return append(b, " up="...)
 }
 
 // The order journey grammar (one document per retail order, one line per

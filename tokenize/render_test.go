@@ -85,10 +85,10 @@ func TestRender(t *testing.T) {
 				snap(2, 23, "0", "14", "3", "3"), reorder(2, 23, 4, "3"),
 			},
 			train: []Document{{Key: "inv/S01/P003", Events: 3, Text: "inv loc=S01 sku=P003 lt=2\n" +
-				"w=0 oh=12 pipe=6 dem=5 lost=0 pos=13 ord=8\n" +
-				"w=1 oh=7 pipe=14 dem=9 lost=2 pos=14 ord=0\n"}},
+				"w=0 oh=12 pipe=6 dem=5 lost=0 pos=13 up=21 ord=8\n" +
+				"w=1 oh=7 pipe=14 dem=9 lost=2 pos=14 up=14 ord=0\n"}},
 			val: []Document{{Key: "inv/S01/P003", Events: 2, Text: "inv loc=S01 sku=P003 lt=3\n" +
-				"w=2 oh=0 pipe=14 dem=3 lost=3 pos=14 ord=4\n"}},
+				"w=2 oh=0 pipe=14 dem=3 lost=3 pos=14 up=18 ord=4\n"}},
 			unrendered: map[string]int64{},
 		},
 		{
@@ -103,10 +103,10 @@ func TestRender(t *testing.T) {
 				snap(8, 23, "3", "4", "5", "2"), withCost(reorder(8, 23, 9, "2"), "44"),
 			},
 			train: []Document{{Key: "inv/S01/P003", Events: 4, Text: "inv loc=S01 sku=P003 lt=2\n" +
-				"w=0 oh=12 pipe=6 dem=5 lost=0 pos=13 c7=38 ord=8\n" +
-				"w=1 oh=7 pipe=14 dem=9 lost=2 pos=14 ord=1\n"}},
+				"w=0 oh=12 pipe=6 dem=5 lost=0 pos=13 c7=38 up=21 ord=8\n" +
+				"w=1 oh=7 pipe=14 dem=9 lost=2 pos=14 up=15 ord=1\n"}},
 			val: []Document{{Key: "inv/S01/P003", Events: 2, Text: "inv loc=S01 sku=P003 lt=2\n" +
-				"w=1 oh=3 pipe=4 dem=5 lost=2 pos=4 c7=44 ord=9\n"}},
+				"w=1 oh=3 pipe=4 dem=5 lost=2 pos=4 c7=44 up=13 ord=9\n"}},
 			unrendered: map[string]int64{},
 		},
 		{
@@ -117,8 +117,8 @@ func TestRender(t *testing.T) {
 				snap(1, 22, "1.0", "3", "0", "0"), {EventID: "late", EventTime: testStart.Add(47 * time.Hour), EventType: string(dataset.ReplenishmentOrdered), Location: "S01", SKU: "P003", Quantity: 2},
 				{EventID: "orphan", EventTime: testStart.Add(50 * time.Hour), EventType: string(dataset.ReplenishmentOrdered), Location: "S01", SKU: "P003", Quantity: 2},
 			},
-			train:      []Document{{Key: "inv/S01/P003", Events: 2, Text: "inv loc=S01 sku=P003 lt=4\nw=0 oh=1 pipe=0 dem=0 lost=0 pos=1 ord=3\n"}},
-			val:        []Document{{Key: "inv/S01/P003", Events: 2, Text: "inv loc=S01 sku=P003 lt=4\nw=1 oh=1 pipe=3 dem=0 lost=0 pos=4 ord=2\n"}},
+			train:      []Document{{Key: "inv/S01/P003", Events: 2, Text: "inv loc=S01 sku=P003 lt=4\nw=0 oh=1 pipe=0 dem=0 lost=0 pos=1 up=4 ord=3\n"}},
+			val:        []Document{{Key: "inv/S01/P003", Events: 2, Text: "inv loc=S01 sku=P003 lt=4\nw=1 oh=1 pipe=3 dem=0 lost=0 pos=4 up=6 ord=2\n"}},
 			unrendered: map[string]int64{string(dataset.ReplenishmentOrdered): 1}, // "orphan" is on day 2, which has no snapshot
 		},
 		{
@@ -153,7 +153,7 @@ func TestRender(t *testing.T) {
 				snap(0, 1, "x", "0", "0", "0"),                                 // malformed extra
 				snap(1, 1, "1", "0", "0", "0"), snap(1, 2, "1", "0", "0", "0"), // second snapshot of a day
 			},
-			train: []Document{{Key: "inv/S01/P003", Events: 1, Text: "inv loc=S01 sku=P003 lt=0\nw=1 oh=1 pipe=0 dem=0 lost=0 pos=1 ord=0\n"}},
+			train: []Document{{Key: "inv/S01/P003", Events: 1, Text: "inv loc=S01 sku=P003 lt=0\nw=1 oh=1 pipe=0 dem=0 lost=0 pos=1 up=1 ord=0\n"}},
 			unrendered: map[string]int64{
 				string(dataset.TransportDeparted): 1, string(dataset.OrderPlaced): 1, string(dataset.InventorySnapshot): 2,
 			},

@@ -44,6 +44,10 @@ type State struct {
 	TokensSeen int64 `json:"tokens_seen"`
 	// Loss is the training loss at Step.
 	Loss float64 `json:"loss"`
+	// LossCurve is the training loss at every logged step up to Step, as
+	// [step, loss] pairs, carried over from the checkpoints the run resumed
+	// from. Checkpoints written before it existed have none.
+	LossCurve [][2]float64 `json:"loss_curve,omitempty"`
 	// Loader is the exact loader position to resume from.
 	Loader LoaderState `json:"loader"`
 	// GlobalBatch is the number of windows per optimiser step over all

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/supplyline/supplyline/activities"
 	"github.com/supplyline/supplyline/dataset/blob"
 	"github.com/supplyline/supplyline/eval"
 	"github.com/supplyline/supplyline/train"
@@ -54,6 +55,8 @@ type RunConfig struct {
 	Promote bool `json:"promote,omitempty"`
 	// PromotionRule is the champion/challenger rule; zero fields take eval's defaults.
 	PromotionRule eval.PromotionRule `json:"promotion_rule,omitzero"`
+	// Eval says what the evaluation scores; zero fields take eval's defaults.
+	Eval activities.EvalOptions `json:"eval,omitzero"`
 }
 
 // WithDefaults returns c with zero fields set to their defaults.

@@ -152,6 +152,8 @@ func Pipeline(ctx workflow.Context, in PipelineInput) (PipelineOutput, error) {
 		OutDir:        filepath.Join(runDir, "eval"),
 		Seed:          cfg.Seed,
 		Backend:       out.Train.Backend,
+		Options:       cfg.Eval,
+		Cutoff:        out.Tokenize.Cutoff,
 	}).Get(ctx, &out.Eval)
 	if err != nil {
 		return fail(err)

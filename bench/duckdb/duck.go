@@ -102,11 +102,13 @@ func (d *duck) ingestSpec(ctx context.Context, filter, out string) error {
 }
 
 // ingestMatched also does what dataset.Ingest does beyond the spec query:
-// canonical order, one file per day, Snappy (dataset's writer codec).
+// one file per UTC day (PARTITION_BY), zstd at level 1 (Ingest's codec and
+// level). Ingest keeps input order within a day and DuckDB's COPY its own
+// order; neither sorts.
 func (d *duck) ingestMatched(ctx context.Context, filter, outDir string) error {
 	q := "COPY (SELECT *, strftime(event_time, '%Y-%m-%d') AS date FROM (SELECT DISTINCT ON (event_id) * FROM " +
-		d.source() + " WHERE " + filter + ") ORDER BY event_time, event_id) TO " + sqlString(outDir) +
-		" (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (date))"
+		d.source() + " WHERE " + filter + ")) TO " + sqlString(outDir) +
+		" (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARTITION_BY (date))"
 	_, err := d.conn.ExecContext(ctx, q)
 	return err
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,8 +41,21 @@ func run(ctx context.Context, args []string) error {
 	days := fs.Int("days", 84, "days of the generated world (~12.4k events a day; 84 ≈ 1M events)")
 	runs := fs.Int("runs", 5, "timed rounds per thread count; figures are medians")
 	threadList := fs.String("threads", "1,2", "comma-separated thread counts (DuckDB threads, Go GOMAXPROCS)")
+	only := fs.String("ops", "aggregate,ingest", "comma-separated comparisons to run: aggregate, ingest")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed rounds to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	var threads []int
 	for _, s := range strings.Split(*threadList, ",") {
@@ -107,6 +121,9 @@ func run(ctx context.Context, args []string) error {
 		{"ingest/duckdb-spec", func(ctx context.Context) error { return d.ingestSpec(ctx, filter, specOut) }},
 		{"ingest/duckdb-matched", func(ctx context.Context) error { return d.ingestMatched(ctx, filter, matchedOut) }},
 	}
+	ops = slices.DeleteFunc(ops, func(o op) bool {
+		return !slices.Contains(strings.Split(*only, ","), strings.Split(o.name, "/")[0])
+	})
 	clean := func() error {
 		for _, p := range []string{oursOut, specOut, matchedOut} {
 			if err := os.RemoveAll(p); err != nil {
@@ -171,11 +188,14 @@ func run(ctx context.Context, args []string) error {
 	rows := float64(sum.Events)
 	for _, c := range []struct{ name, ours, duck string }{
 		{"aggregate", "aggregate/ours", "aggregate/duckdb"},
-		{"ingest (spec: zstd, unsorted)", "ingest/ours", "ingest/duckdb-spec"},
-		{"ingest (matched: sorted, per day, snappy)", "ingest/ours", "ingest/duckdb-matched"},
+		{"ingest (spec: one zstd file)", "ingest/ours", "ingest/duckdb-spec"},
+		{"ingest (matched: per day, zstd level 1)", "ingest/ours", "ingest/duckdb-matched"},
 	} {
 		for _, n := range threads {
 			o, dk := secs[n][c.ours], secs[n][c.duck]
+			if len(o) == 0 || len(dk) == 0 {
+				continue
+			}
 			oc, dc := cpus[n][c.ours], cpus[n][c.duck]
 			ratios, cpuRatios := make([]float64, len(o)), make([]float64, len(o))
 			for i := range o {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/supplyline/supplyline/dataset"
+	"github.com/supplyline/supplyline/eval"
 	"github.com/supplyline/supplyline/worker"
 	"github.com/supplyline/supplyline/workflows"
 )
@@ -23,6 +24,7 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 	state := fs.String("state", ".run", "directory for the server's database, the dataset, jobs and runs")
 	seed := fs.Int64("seed", 7, "dataset and training seed")
 	steps := fs.Int("steps", 300, "training steps")
+	olist := fs.String("olist", defaultOlistSample(), "directory of the Olist CSV sample: its orders are imported, trained on before the cutoff and scored by the eta task after it (empty: no eta task)")
 	keep := fs.Bool("keep", true, "keep the dev server and worker running after the run, until Ctrl-C, so the run stays visible in the UI")
 	setLog := logLevelFlag(fs, "warn")
 	if err := fs.Parse(args); err != nil {
@@ -45,18 +47,47 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 	if err := os.RemoveAll(events); err != nil {
 		return err
 	}
-	sum, err := dataset.Generate(ctx, dataset.GenConfig{Seed: uint64(*seed)}, events)
+	// The demo world has a known, stationary demand process, so that the
+	// replenish task's dynamic-programming optimum is exact; with the Olist
+	// sample it covers Olist's last months, so that one time split serves
+	// both.
+	gen := dataset.GenConfig{Seed: uint64(*seed), Stationary: true}
+	if *olist != "" {
+		gen.Start, gen.Days = time.Date(2018, 1, 1, 0, 0, 0, 0, time.UTC), 240
+	}
+	sum, err := dataset.Generate(ctx, gen, events)
 	if err != nil {
 		return fmt.Errorf("generating the demo dataset: %w", err)
 	}
-	fmt.Fprintf(out, "generated %d synthetic events (seed %d) in %s\n", sum.Events, *seed, events)
-
-	cfg, err := finishRunConfig(workflows.RunConfig{
+	fmt.Fprintf(out, "generated %d synthetic events (seed %d, known demand) in %s\n", sum.Events, *seed, events)
+	rc := workflows.RunConfig{
 		Inputs:  []string{events},
 		WorkDir: filepath.Join(stateAbs, "runs"),
 		Steps:   *steps,
 		Seed:    *seed,
-	}, "demo")
+	}
+	rc.Eval.Tasks = []string{eval.ReplenishTaskName, eval.NextEventTaskName, eval.EchelonTaskName}
+	if *olist != "" {
+		rc.Eval.Tasks = append(rc.Eval.Tasks, eval.ETATaskName)
+		orders := filepath.Join(stateAbs, "demo", "olist")
+		if err := os.RemoveAll(orders); err != nil {
+			return err
+		}
+		res, err := dataset.ImportOlist(ctx, dataset.OlistConfig{Dir: *olist, OutDir: orders})
+		if err != nil {
+			return fmt.Errorf("importing the Olist sample: %w", err)
+		}
+		fmt.Fprintf(out, "imported %d Olist orders (%d events) from %s\n", res.Imported, res.Events, *olist)
+		rc.Inputs = append(rc.Inputs, orders)
+		rc.Eval.ETAEvents = orders
+		if sellers := filepath.Join(*olist, "olist_sellers_dataset.csv"); fileExists(sellers) {
+			rc.Eval.ETASellers = sellers
+		}
+	} else {
+		fmt.Fprintln(out, "no Olist sample (--olist): the eta task is skipped")
+	}
+
+	cfg, err := finishRunConfig(rc, "demo")
 	if err != nil {
 		return err
 	}
@@ -117,4 +148,19 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 		<-ctx.Done()
 	}
 	return nil
+}
+
+// defaultOlistSample is the Olist sample beside the repository
+// (../shared/data/olist-sample), or "" when it is not there.
+func defaultOlistSample() string {
+	p := filepath.Join("..", "shared", "data", "olist-sample")
+	if st, err := os.Stat(p); err == nil && st.IsDir() {
+		return p
+	}
+	return ""
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
 }

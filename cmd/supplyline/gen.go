@@ -20,7 +20,8 @@ func runGen(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&cfg.Days, "days", 0, "days to simulate (0 = default, or sized by --events)")
 	fs.IntVar(&cfg.Stores, "stores", 0, "stores (0 = default, or sized by --events)")
 	fs.IntVar(&cfg.SKUs, "skus", 0, "SKUs (0 = default, or sized by --events)")
-	fs.BoolVar(&cfg.KnownDemand, "known-demand", false, "stationary demand with known parameters (exact DP optimum in eval)")
+	fs.BoolVar(&cfg.KnownDemand, "known-demand", false, "demand with known parameters: Poisson with a weekly cycle, no trend, yearly cycle, promotions or over-dispersion")
+	fs.BoolVar(&cfg.Stationary, "stationary", false, "known demand without the weekly cycle: identically distributed days, where eval's DP optimum is exact")
 	events := fs.Int64("events", 0, "size the world for about this many events, growing days, then stores, then SKUs left at 0 (0 = off)")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -40,6 +40,18 @@ func finishRunConfig(cfg workflows.RunConfig, source string) (workflows.RunConfi
 			cfg.Inputs[i] = abs
 		}
 	}
+	if cfg.Eval.World == "" {
+		cfg.Eval.World = findWorld(cfg.Inputs)
+	}
+	for _, p := range []*string{&cfg.Eval.World, &cfg.Eval.ETAEvents, &cfg.Eval.ETASellers} {
+		if *p != "" && !strings.Contains(*p, "://") {
+			abs, err := filepath.Abs(*p)
+			if err != nil {
+				return cfg, err
+			}
+			*p = abs
+		}
+	}
 	abs, err := filepath.Abs(cfg.WorkDir)
 	if err != nil {
 		return cfg, err
@@ -49,4 +61,20 @@ func finishRunConfig(cfg workflows.RunConfig, source string) (workflows.RunConfi
 		return cfg, fmt.Errorf("%s: %w", source, err)
 	}
 	return cfg, nil
+}
+
+// findWorld returns the world.json that `supplyline gen` wrote into the
+// first local input directory that has one, so that the replenish task
+// plays a series of the world the data came from; "" when none has.
+func findWorld(inputs []string) string {
+	for _, in := range inputs {
+		if strings.Contains(in, "://") {
+			continue
+		}
+		p := filepath.Join(in, "world.json")
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p
+		}
+	}
+	return ""
 }

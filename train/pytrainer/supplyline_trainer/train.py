@@ -498,6 +498,7 @@ def train(spec, synthetic=False, device=None):
 
     step, tokens_seen, loss_val = 0, 0, float("nan")
     loader_state = {"seed": spec["seed"], "epoch": 0, "position": 0}
+    loss_curve = []  # [step, loss] at every logged step, carried across resumes
     if spec.get("resume_from"):
         rdir = resolve_resume(spec["resume_from"])
         try:
@@ -512,6 +513,7 @@ def train(spec, synthetic=False, device=None):
         optimizer.load_state_dict(torch.load(os.path.join(rdir, OPTIMIZER_FILE), map_location="cpu"))
         step, tokens_seen, loss_val = int(st["step"]), int(st["tokens_seen"]), float(st.get("loss", float("nan")))
         loader_state = st["loader"]
+        loss_curve = [[int(a), float(b)] for a, b in (st.get("loss_curve") or []) if int(a) <= step]
         set_rng_state(st.get("rng") or {})
         resumed_global = int(st.get("global_batch") or 0)
     if step > target:
@@ -544,6 +546,7 @@ def train(spec, synthetic=False, device=None):
             "step": step,
             "tokens_seen": tokens_seen,
             "loss": loss_val if math.isfinite(loss_val) else 0.0,
+            "loss_curve": loss_curve,
             "loader": {**loader.state(), "world_size": world},
             "global_batch": global_batch,
             "rng": rng_state(),
@@ -599,6 +602,8 @@ def train(spec, synthetic=False, device=None):
             mean = torch.tensor([local], dtype=torch.float32 if dev.kind == "xla" else torch.float64).to(dev.torch)
             dist.all_reduce(mean, op=dist.ReduceOp.SUM)
             loss_val = float(mean.to("cpu").item()) / world
+            if math.isfinite(loss_val):
+                loss_curve.append([step, loss_val])
             now = time.perf_counter()
             tps = (tokens_seen - tokens0) / max(now - t0, 1e-9)
             t0, tokens0 = now, tokens_seen

@@ -1,0 +1,228 @@
+package eval
+
+import (
+	"context"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/supplyline/supplyline/dataset"
+	"github.com/supplyline/supplyline/tokenize"
+)
+
+// recorder orders up to 12 and keeps what it was shown at every decision.
+type recorder struct {
+	seen [][]tokenize.InventoryDay
+}
+
+func (r *recorder) Name() string { return "recorder" }
+func (r *recorder) Order(history []tokenize.InventoryDay, today tokenize.InventoryDay) int {
+	r.seen = append(r.seen, append([]tokenize.InventoryDay(nil), history...))
+	return max(0, 12-today.Position())
+}
+
+func TestSimulationStatesRealisedCost7(t *testing.T) {
+	task := ReplenishTask{Days: 40, Seed: 5}.WithDefaults()
+	demand := task.demandPaths(1, evalStream)[0]
+	r := &recorder{}
+	ep := task.simulate(r, demand)
+	if len(r.seen) != task.Days {
+		t.Fatalf("%d decisions, want %d", len(r.seen), task.Days)
+	}
+	dayCost := func(d tokenize.InventoryDay) float64 {
+		return task.Holding*float64(max(endOnHand(d), 0)) + task.LostSale*float64(d.Lost)
+	}
+	checked := 0
+	for today, hist := range r.seen {
+		for k, d := range hist {
+			known := k+7 <= today // today's cost is known when it decides
+			if d.HasCost7 != known {
+				t.Fatalf("day %d: history day %d HasCost7=%v, want %v", today, k, d.HasCost7, known)
+			}
+			if !known {
+				continue
+			}
+			var want float64
+			for j := k + 1; j <= k+7; j++ {
+				want += dayCost(ep.days[j])
+			}
+			if d.Cost7 != int(math.Round(want)) {
+				t.Fatalf("day %d: history day %d Cost7=%d, want %v", today, k, d.Cost7, want)
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no realised cost was checked")
+	}
+}
+
+func TestModelPolicyStatesTargetCost(t *testing.T) {
+	p := &ModelPolicy{LeadTime: 2, TargetCost7: 38, ctxLen: 1 << 20, tok: byteTok{}}
+	hist := []tokenize.InventoryDay{{OnHand: 9, Pipeline: 4, Demand: 5, Cost7: 41, HasCost7: true, Order: 3}, {OnHand: 4, Pipeline: 7, Demand: 6, Lost: 2, Order: 8}}
+	ids, ok := p.prompt(hist, tokenize.InventoryDay{Weekday: 2, OnHand: 7, Pipeline: 8, Demand: 5})
+	if !ok {
+		t.Fatal("prompt did not fit")
+	}
+	got := byteTok{}.Decode(ids)
+	want := tokenize.DocStart + "inv loc=S01 sku=P001 lt=2\n" +
+		"w=0 oh=9 pipe=4 dem=5 lost=0 pos=8 c7=41 up=11 ord=3\n" +
+		"w=0 oh=4 pipe=7 dem=6 lost=2 pos=7 up=15 ord=8\n" +
+		"w=2 oh=7 pipe=8 dem=5 lost=0 pos=10 c7=38 up="
+	if got != want {
+		t.Fatalf("prompt\n%q\nwant\n%q", got, want)
+	}
+}
+
+// byteTok encodes text as bytes, the special token as id 256.
+type byteTok struct{}
+
+func (byteTok) Encode(s string) []int {
+	var ids []int
+	for len(s) > 0 {
+		if strings.HasPrefix(s, tokenize.DocStart) {
+			ids = append(ids, 256)
+			s = s[len(tokenize.DocStart):]
+			continue
+		}
+		ids = append(ids, int(s[0]))
+		s = s[1:]
+	}
+	return ids
+}
+
+func (byteTok) Decode(ids []int) string {
+	var b strings.Builder
+	for _, id := range ids {
+		if id == 256 {
+			b.WriteString(tokenize.DocStart)
+		} else {
+			b.WriteByte(byte(id))
+		}
+	}
+	return b.String()
+}
+
+func (byteTok) TokenID(s string) (int, bool) { return 256, s == tokenize.DocStart }
+
+func TestReplenishTaskForSeries(t *testing.T) {
+	world := dataset.GenSummary{Costs: dataset.Costs, Series: []dataset.Series{
+		{Location: "S01", SKU: "P001", LeadTime: 4, Demand: dataset.DemandProcess{Base: 4}, Policy: dataset.PolicyBaseStock, PolicyParam: 1.2},
+		{Location: "S02", SKU: "P001", LeadTime: 2, Demand: dataset.DemandProcess{Base: 6, WeeklyAmp: 0.2}, Policy: dataset.PolicyBaseStockNoisy, PolicyParam: 1.1},
+		{Location: "S02", SKU: "P002", LeadTime: 2, Demand: dataset.DemandProcess{Base: 3}, Policy: dataset.PolicyBaseStockNoisy, PolicyParam: 0.9},
+	}}
+	loc, sku, ok := DefaultWorldSeries(world, "")
+	if !ok || loc != "S02" || sku != "P002" {
+		t.Fatalf("default series %s/%s %v, want S02/P002 (S01/P001 has lead time 4, S02/P001 weekly demand)", loc, sku, ok)
+	}
+	if _, _, ok := DefaultWorldSeries(world, dataset.PolicyBaseStockPerturbed); ok {
+		t.Fatal("found a perturbed series in a world without one")
+	}
+	task, err := ReplenishTaskForSeries(world, loc, sku)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if task.LeadTime != 2 || task.Demand.Base != 3 || task.Holding != 1 || task.LostSale != 9 || task.Logged.Policy != dataset.PolicyBaseStockNoisy {
+		t.Fatalf("task %+v", task)
+	}
+	if _, err := ReplenishTaskForSeries(world, "S09", "P001"); err == nil {
+		t.Fatal("unknown series accepted")
+	}
+	// The noisy logged policy: S = round(6 + 0.9*sqrt(6)) = 8; orders scatter
+	// around S - position, the same on the same state, never negative.
+	ref := task.WithDefaults().logged()
+	if ref.OrderUpTo() != 8 || !ref.noisy {
+		t.Fatalf("logged %+v", ref)
+	}
+	var hist []tokenize.InventoryDay
+	differ := 0
+	for d := 0; d < 200; d++ {
+		today := tokenize.InventoryDay{OnHand: d % 7, Pipeline: d % 5, Demand: d % 3}
+		q := ref.Order(hist, today)
+		if q2 := ref.Order(hist, today); q2 != q || q < 0 {
+			t.Fatalf("day %d: orders %d then %d", d, q, q2)
+		}
+		if q != max(0, 8-today.Position()) {
+			differ++
+		}
+		hist = append(hist, today)
+	}
+	if differ < 50 {
+		t.Fatalf("noise changed only %d of 200 orders", differ)
+	}
+	res, err := RunReplenish(context.Background(), ReplenishTask{Demand: task.Demand, LeadTime: 2, Logged: task.Logged, Episodes: 4, Days: 60}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, p := range res.Policies {
+		if strings.HasPrefix(p.Name, "logged-base_stock_noisy") {
+			found = true
+			if p.ExpectedCost != nil {
+				t.Fatal("a noisy policy was given an exact stationary cost")
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no logged policy among %+v", res.Policies)
+	}
+}
+
+// TestLoggedPolicyReproducesTheWorld checks that the eval side of the
+// synthetic world is the world: on a stationary world, the logged
+// reference of every deterministic series orders exactly what the
+// generator logged, day by day, from the day's snapshot.
+func TestLoggedPolicyReproducesTheWorld(t *testing.T) {
+	dir := t.TempDir()
+	world, err := dataset.Generate(context.Background(), dataset.GenConfig{Seed: 11, Days: 40, Stationary: true, EcomOrdersPerDay: -1}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := dataset.ReadEvents(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type key struct{ loc, sku, day string }
+	snaps := map[key]dataset.Snapshot{}
+	orders := map[key]int{}
+	for _, e := range events {
+		k := key{e.Location, e.SKU, e.EventTime.UTC().Format("2006-01-02")}
+		switch e.EventType {
+		case string(dataset.InventorySnapshot):
+			s, err := dataset.ParseSnapshot(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			snaps[k] = s
+		case string(dataset.ReplenishmentOrdered):
+			orders[k] += int(e.Quantity)
+		}
+	}
+	checked := 0
+	for _, s := range world.Series {
+		if s.Demand.WeeklyAmp != 0 {
+			t.Fatalf("%s/%s: stationary world has weekly amplitude %g", s.Location, s.SKU, s.Demand.WeeklyAmp)
+		}
+		if s.Policy == dataset.PolicyBaseStockNoisy {
+			continue // its noise is drawn from the world's own stream
+		}
+		task, err := ReplenishTaskForSeries(world, s.Location, s.SKU)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := task.WithDefaults().logged()
+		for k, snap := range snaps {
+			if k.loc != s.Location || k.sku != s.SKU {
+				continue
+			}
+			day := tokenize.InventoryDay{OnHand: snap.OnHandStart, Pipeline: snap.PipelineStart, Demand: snap.Demand, Lost: snap.Lost}
+			if got, want := ref.Order(nil, day), orders[k]; got != want {
+				t.Fatalf("%s/%s on %s (%s): eval's logged policy orders %d, the world logged %d", k.loc, k.sku, k.day, ref.Name(), got, want)
+			}
+			checked++
+		}
+	}
+	if checked < 100 {
+		t.Fatalf("only %d decisions checked", checked)
+	}
+}
