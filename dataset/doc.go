@@ -60,7 +60,8 @@
 // with Costs (1 per unit on hand at the end of a day, 9 per unit of demand
 // lost: eval's defaults), so a model can be conditioned on the outcome.
 // GenConfig.ForEvents sizes a world for a number of events; memory stays
-// bounded by the events of about eight days, whatever the number of days.
+// bounded by the events of one day (plus the e-commerce journeys under
+// way), whatever the number of days.
 //
 // Entity keys that do not apply are empty strings, never null. A change to
 // a column's meaning or type bumps SchemaVersion.
