@@ -4,7 +4,9 @@ import "strings"
 
 // digitVocab is the vocabulary of constrained decoding to a whole number:
 // the tokens whose text is one or more digits, optionally followed by a
-// newline, and the tokens that are a newline alone (the terminator). Every
+// newline, and the terminators: a newline alone, which ends a number at the
+// end of a line ("d=4\n"), and any token that starts with a space, which
+// ends a number inside a line ("up=21 ord=8" goes on with " ord"). Every
 // other token, special tokens included, is masked out, so the model can only
 // state a number or end it. A model that emits the terminator before any
 // digit has stated nothing, and the caller counts that as invalid.
@@ -20,6 +22,12 @@ func newDigitVocab(tok Tokenizer, n int) *digitVocab {
 	for id := 0; id < n; id++ {
 		piece := tok.Decode([]int{id})
 		if isSpecial(piece) {
+			continue
+		}
+		if strings.HasPrefix(piece, " ") {
+			v.ids = append(v.ids, id)
+			v.digits = append(v.digits, "")
+			v.term = append(v.term, true)
 			continue
 		}
 		digits, term := strings.CutSuffix(piece, "\n")

@@ -275,7 +275,7 @@ func checkPNGs(t *testing.T, paths []string, names ...string) {
 func TestDigitVocabMasks(t *testing.T) {
 	tok := newCharTokenizer()
 	v := newDigitVocab(tok, tok.VocabSize())
-	if len(v.ids) != 11 { // ten digits and the newline
+	if len(v.ids) != 12 { // ten digits, the newline and the space
 		t.Fatalf("%d allowed tokens", len(v.ids))
 	}
 	logits := make([]float32, tok.VocabSize())
@@ -293,5 +293,10 @@ func TestDigitVocabMasks(t *testing.T) {
 	set("\n", 3)
 	if k := v.pick(logits); !v.term[k] || v.digits[k] != "" {
 		t.Errorf("picked %q, want the terminator", v.digits[k])
+	}
+	// A space ends a number inside a line: "up=21 ord=8".
+	set(" ", 4)
+	if k := v.pick(logits); !v.term[k] || v.digits[k] != "" || tok.Decode([]int{v.ids[k]}) != " " {
+		t.Errorf("picked %q, want the space that ends the number", tok.Decode([]int{v.ids[k]}))
 	}
 }
