@@ -13,6 +13,7 @@ import (
 
 	"github.com/supplyline/supplyline/dataset"
 	"github.com/supplyline/supplyline/eval"
+	"github.com/supplyline/supplyline/tokenize"
 	"github.com/supplyline/supplyline/train"
 )
 
@@ -33,7 +34,15 @@ type EvaluateInput struct {
 	// orders are those placed at or after it, so that it scores orders the
 	// model never trained on.
 	Cutoff time.Time
+	// CanonicalDir is the run's ingest output (day partitions). With a
+	// world, the replenish agent's prompt starts with its series' last
+	// PreambleDays logged days before Cutoff, rendered as in training.
+	CanonicalDir string
 }
+
+// PreambleDays is how many logged days before the cutoff the replenish
+// agent is shown; the model's context keeps the latest that fit.
+const PreambleDays = 28
 
 // EvalOptions says what a run's evaluation scores, beyond the defaults.
 type EvalOptions struct {
@@ -117,6 +126,11 @@ func (a *Activities) Evaluate(ctx context.Context, in EvaluateInput) (EvaluateOu
 	if err != nil {
 		return EvaluateOutput{}, permanent(ErrTypeInvalidConfig, err)
 	}
+	if task.Location != "" && in.CanonicalDir != "" && !in.Cutoff.IsZero() {
+		if task.Preamble, err = seriesPreamble(ctx, in.CanonicalDir, task.Location, task.SKU, in.Cutoff, PreambleDays); err != nil {
+			return EvaluateOutput{}, err
+		}
+	}
 	cfg.Replenish = task
 	cfg.Replenish.Seed = in.Seed
 	if in.Options.ETAEvents != "" {
@@ -190,4 +204,47 @@ func lossCurve(dir string) ([]eval.LossPoint, error) {
 		curve[i] = eval.LossPoint{Step: int(p[0]), Loss: p[1]}
 	}
 	return curve, nil
+}
+
+// seriesPreamble renders the days of series loc/sku in the days partitions
+// before cutoff (day partitions date=YYYY-MM-DD of the canonical output)
+// and returns its day lines, oldest first, as the training text has them:
+// the same renderer, so the same fields and the same rule for c7 at the
+// cutoff.
+func seriesPreamble(ctx context.Context, canonicalDir, loc, sku string, cutoff time.Time, days int) ([]string, error) {
+	var evs []dataset.Event
+	for d := days; d >= 1; d-- {
+		dir := filepath.Join(canonicalDir, "date="+cutoff.UTC().AddDate(0, 0, -d).Format("2006-01-02"))
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			continue
+		}
+		day, err := dataset.ReadEvents(ctx, dir)
+		if err != nil {
+			return nil, fmt.Errorf("replenish preamble: %w", err)
+		}
+		for _, e := range day {
+			if e.Location == loc && e.SKU == sku {
+				evs = append(evs, e)
+			}
+		}
+	}
+	train, _, _, err := tokenize.Render(evs, cutoff)
+	if err != nil {
+		return nil, fmt.Errorf("replenish preamble: %w", err)
+	}
+	key := "inv/" + loc + "/" + sku
+	for _, d := range train {
+		if d.Key != key {
+			continue
+		}
+		lines := strings.SplitAfter(d.Text, "\n")
+		var out []string
+		for _, l := range lines[1:] { // the header is the policy's own
+			if l != "" {
+				out = append(out, l)
+			}
+		}
+		return out, nil
+	}
+	return nil, nil
 }

@@ -41,6 +41,10 @@ type ModelPolicy struct {
 	// logged lines state the cost their order led to. Zero or less leaves
 	// c7 out of today's line.
 	TargetCost7 int
+	// Preamble holds complete day lines (newline included) of the series'
+	// logged history, shown before the episode's days; the oldest lines
+	// leave the context first.
+	Preamble []string
 
 	model   *Model // for Fork; nil in tests that script the decoder
 	ctxLen  int
@@ -78,7 +82,7 @@ func (p *ModelPolicy) Fork() Policy {
 		return p
 	}
 	return &ModelPolicy{
-		Label: p.Label, Location: p.Location, SKU: p.SKU, LeadTime: p.LeadTime, MaxNewTokens: p.MaxNewTokens, TargetCost7: p.TargetCost7,
+		Label: p.Label, Location: p.Location, SKU: p.SKU, LeadTime: p.LeadTime, MaxNewTokens: p.MaxNewTokens, TargetCost7: p.TargetCost7, Preamble: p.Preamble,
 		model: p.model, ctxLen: p.ctxLen, tok: p.tok, session: p.model.NewSession(), digits: p.digits,
 	}
 }
@@ -151,10 +155,15 @@ func (p *ModelPolicy) prompt(history []tokenize.InventoryDay, today tokenize.Inv
 		today.Cost7, today.HasCost7 = p.TargetCost7, true
 	}
 	budget := p.ctxLen - (p.maxNew() - 1)
+	// Lines are the preamble then the episode's days; from indexes them.
+	pre := len(p.Preamble)
 	encode := func(from int) []int {
 		var b strings.Builder
 		b.WriteString(p.prefix)
-		for _, d := range history[from:] {
+		for i := from; i < pre; i++ {
+			b.WriteString(p.Preamble[i])
+		}
+		for _, d := range history[max(from-pre, 0):] {
 			b.WriteString(tokenize.FormatDay(d))
 		}
 		b.WriteString(tokenize.FormatDayPrompt(today))
@@ -163,13 +172,13 @@ func (p *ModelPolicy) prompt(history []tokenize.InventoryDay, today tokenize.Inv
 	// Start from the previous window: a day later it needs at most a line or
 	// two dropped, so this costs one or two encodings rather than a search.
 	from := p.from
-	if len(history) < p.lastLen || from > len(history) {
+	if len(history) < p.lastLen || from > pre+len(history) {
 		from = 0 // a new episode
 	}
 	p.lastLen = len(history)
 	ids := encode(from)
 	dropped := false
-	for len(ids) > budget && from < len(history) {
+	for len(ids) > budget && from < pre+len(history) {
 		from++
 		ids = encode(from)
 		dropped = true

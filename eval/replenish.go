@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/supplyline/supplyline/dataset"
 	"github.com/supplyline/supplyline/tokenize"
@@ -75,10 +78,20 @@ type ReplenishTask struct {
 	Logged *LoggedPolicy `json:"logged,omitempty"`
 	// TargetCost7 is the seven-day cost the agent is conditioned on: the c7
 	// field of today's prompt line, the outcome it is asked to achieve. Zero
-	// means 7 x the optimum's exact expected cost per day where the DP
-	// applies, else 7 x the best base-stock level's tuning cost; negative
-	// means no conditioning (today's line has no c7).
+	// means the median c7 of the Preamble's lines, the logged policy's
+	// typical outcome on this series (asking a return-conditioned model for
+	// outcomes its data rarely shows makes it worse, see BENCHMARKS.md), or
+	// without a preamble 7 x the optimum's exact expected cost per day where
+	// the DP applies, else 7 x the best base-stock level's tuning cost;
+	// negative means no conditioning (today's line has no c7).
 	TargetCost7 int `json:"target_cost_7d,omitempty"`
+	// Preamble is the series' logged history before the episode, as
+	// complete day lines of its rendered timeline (tokenize.FormatDay,
+	// oldest first), such as the last days before the cutoff. The agent's
+	// prompt shows them before the episode's own days, as a deployed model
+	// would see its store's recent log; the simulated policies ignore them.
+	// Empty means none.
+	Preamble []string `json:"-"`
 	// Workers bounds the goroutines that play episodes. Zero means
 	// GOMAXPROCS. Results do not depend on it.
 	Workers int `json:"-"`
@@ -91,6 +104,8 @@ type ReplenishSpec struct {
 	Location, SKU string
 	// TargetCost7 is the seven-day cost to condition on; zero or less means none.
 	TargetCost7 int
+	// Preamble is the series' logged history (ReplenishTask.Preamble).
+	Preamble []string
 }
 
 // WithDefaults returns t with zero fields set to their defaults.
@@ -590,11 +605,15 @@ func runReplenish(ctx context.Context, t ReplenishTask, mk func(ReplenishSpec) (
 	if mk != nil {
 		target := t.TargetCost7
 		if target == 0 {
+			target = medianCost7(t.Preamble)
+		}
+		if target == 0 {
 			target = int(math.Round(float64(dataset.Costs.HorizonDays) * refCost))
 		}
 		target = max(target, 0)
 		res.Params["target_cost_7d"] = target
-		p, err := mk(ReplenishSpec{LeadTime: t.LeadTime, Location: t.Location, SKU: t.SKU, TargetCost7: target})
+		res.Params["preamble_days"] = len(t.Preamble)
+		p, err := mk(ReplenishSpec{LeadTime: t.LeadTime, Location: t.Location, SKU: t.SKU, TargetCost7: target, Preamble: t.Preamble})
 		if err != nil {
 			return TaskResult{}, err
 		}
@@ -671,4 +690,25 @@ func relGap(cost, ref float64) *float64 {
 	}
 	g := (cost - ref) / ref
 	return &g
+}
+
+// medianCost7 is the median c7 of day lines (the lower middle of an even
+// count); 0 when none carries one.
+func medianCost7(lines []string) int {
+	var cs []int
+	for _, l := range lines {
+		_, rest, ok := strings.Cut(l, " c7=")
+		if !ok {
+			continue
+		}
+		digits, _, _ := strings.Cut(rest, " ")
+		if c, err := strconv.Atoi(digits); err == nil {
+			cs = append(cs, c)
+		}
+	}
+	if len(cs) == 0 {
+		return 0
+	}
+	slices.Sort(cs)
+	return cs[(len(cs)-1)/2]
 }

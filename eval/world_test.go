@@ -226,3 +226,34 @@ func TestLoggedPolicyReproducesTheWorld(t *testing.T) {
 		t.Fatalf("only %d decisions checked", checked)
 	}
 }
+
+func TestModelPolicyPreambleComesFirstAndLeavesFirst(t *testing.T) {
+	pre := []string{"w=5 oh=9 pipe=0 dem=4 lost=0 pos=5 c7=30 up=9 ord=4\n", "w=6 oh=9 pipe=0 dem=3 lost=0 pos=6 c7=28 up=9 ord=3\n"}
+	hist := []tokenize.InventoryDay{{OnHand: 9, Demand: 5, Order: 5}}
+	today := tokenize.InventoryDay{Weekday: 1, OnHand: 9, Demand: 2}
+	head := tokenize.DocStart + "inv loc=S01 sku=P001 lt=1\n"
+	ep := tokenize.FormatDay(hist[0]) + tokenize.FormatDayPrompt(today)
+
+	p := &ModelPolicy{LeadTime: 1, ctxLen: 1 << 20, tok: byteTok{}, Preamble: pre}
+	ids, ok := p.prompt(hist, today)
+	if got, want := (byteTok{}).Decode(ids), head+pre[0]+pre[1]+ep; !ok || got != want {
+		t.Fatalf("prompt\n%q\nwant\n%q", got, want)
+	}
+	// A context that holds one preamble line drops the older one.
+	short := &ModelPolicy{LeadTime: 1, MaxNewTokens: 1, tok: byteTok{}, Preamble: pre}
+	short.ctxLen = len(head + pre[1] + ep)
+	ids, ok = short.prompt(hist, today)
+	if got, want := (byteTok{}).Decode(ids), head+pre[1]+ep; !ok || got != want {
+		t.Fatalf("short prompt\n%q\nwant\n%q", got, want)
+	}
+}
+
+func TestMedianCost7(t *testing.T) {
+	lines := []string{"w=0 pos=3 c7=50 up=9 ord=6\n", "w=1 pos=2 up=9 ord=7\n", "w=2 pos=4 c7=41 up=9 ord=5\n", "w=3 pos=1 c7=63 up=9 ord=8\n", "w=4 pos=1 c7=44 up=9 ord=8\n"}
+	if got := medianCost7(lines); got != 44 {
+		t.Errorf("median of 50, 41, 63, 44 is %d, want 44 (the lower middle)", got)
+	}
+	if got := medianCost7(lines[1:2]); got != 0 {
+		t.Errorf("no c7: %d, want 0", got)
+	}
+}

@@ -154,6 +154,7 @@ func Pipeline(ctx workflow.Context, in PipelineInput) (PipelineOutput, error) {
 		Backend:       out.Train.Backend,
 		Options:       cfg.Eval,
 		Cutoff:        out.Tokenize.Cutoff,
+		CanonicalDir:  out.Ingest.CanonicalDir,
 	}).Get(ctx, &out.Eval)
 	if err != nil {
 		return fail(err)
