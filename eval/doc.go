@@ -10,7 +10,13 @@
 // (tokenize.FormatHeader, tokenize.FormatDayPrompt): a task renders the
 // decision state as a prompt and parses the digits the model emits. Demand in
 // the simulators comes from dataset.DemandProcess, the process the synthetic
-// world draws its training data from, so the task and the data agree.
+// world draws its training data from, so the task and the data agree; with
+// ReplenishTaskForSeries the replenish task is one series of a generated
+// world (its demand, lead time, costs and logged policy), and the agent's
+// prompt starts with that series' logged days and asks, through the c7
+// field, for the outcome its logged policy typically achieved. The
+// multi-echelon agent (EchelonModelPolicy) applies the same single-item
+// grammar stage by stage.
 //
 // Inference is pure Go (no cgo) and reproduces train/pytrainer's GPT to
 // within 1e-4 in the logits; testdata/parity.py and TestParity check that
