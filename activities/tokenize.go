@@ -9,7 +9,6 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
-	"github.com/supplyline/supplyline/dataset"
 	"github.com/supplyline/supplyline/dataset/blob"
 	"github.com/supplyline/supplyline/tokenize"
 )
@@ -56,18 +55,21 @@ type TokenizeOutput struct {
 }
 
 // Tokenize renders, trains the BPE, encodes and writes shards plus manifest.
-// It heartbeats a TokenizeProgress after each shard; a retry resumes from
-// the last one it recorded.
+// It heartbeats a TokenizeProgress as the build advances and after each
+// shard; a retry resumes from the last shard it recorded.
 func (a *Activities) Tokenize(ctx context.Context, in TokenizeInput) (TokenizeOutput, error) {
 	if in.Cutoff.IsZero() {
 		return TokenizeOutput{}, permanent(ErrTypeInvalidConfig, fmt.Errorf("tokenize: cutoff is required"))
 	}
+	// Build streams the canonical day files itself, with memory bounded
+	// whatever their size, so no events are loaded here.
 	cfg := tokenize.BuildConfig{
-		OutDir:    in.OutDir,
-		S3:        in.S3,
-		VocabSize: in.VocabSize,
-		Cutoff:    in.Cutoff,
-		InputHash: in.InputHash,
+		CanonicalDir: in.CanonicalDir,
+		OutDir:       in.OutDir,
+		S3:           in.S3,
+		VocabSize:    in.VocabSize,
+		Cutoff:       in.Cutoff,
+		InputHash:    in.InputHash,
 	}
 	var prev TokenizeProgress
 	if activity.HasHeartbeatDetails(ctx) {
@@ -80,15 +82,12 @@ func (a *Activities) Tokenize(ctx context.Context, in TokenizeInput) (TokenizeOu
 		cfg.Done = &prev.Done
 		activity.GetLogger(ctx).Info("tokenize: resuming", "finished_shards", prev.Done.Len())
 	}
-	progress := TokenizeProgress{Stage: "reading canonical events", Done: tokenize.Resume{CacheKey: cfg.CacheKey()}}
+	progress := TokenizeProgress{Stage: "tokenizing " + in.CanonicalDir, Done: tokenize.Resume{CacheKey: cfg.CacheKey()}}
 	activity.RecordHeartbeat(ctx, progress)
-	events, err := dataset.ReadEvents(ctx, in.CanonicalDir)
-	if err != nil {
-		return TokenizeOutput{}, err
+	cfg.OnProgress = func(p tokenize.BuildProgress) {
+		progress.Stage = fmt.Sprintf("%s (%d events read, %d documents)", p.Stage, p.Events, p.Docs)
+		activity.RecordHeartbeat(ctx, progress)
 	}
-	cfg.Events = events
-	progress.Stage = fmt.Sprintf("tokenizing %d events", len(events))
-	activity.RecordHeartbeat(ctx, progress)
 	cfg.OnShard = func(info tokenize.ShardInfo, split string) {
 		progress.Done.Add(info, split)
 		activity.RecordHeartbeat(ctx, progress)

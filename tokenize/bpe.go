@@ -64,24 +64,50 @@ func Train(texts iter.Seq[string], cfg TrainConfig) ([]Merge, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	counts := map[string]int64{}
+	for text := range texts {
+		countWords(counts, text)
+	}
+	return trainCounts(counts, cfg)
+}
+
+// countWords adds the pre-tokenized words of text, special tokens left
+// out, to counts. The keys are substrings of text: a caller that keeps
+// counts longer than text clones them (mergeCounts does).
+func countWords(counts map[string]int64, text string) {
+	for seg, special := range segments(text) {
+		if special >= 0 {
+			continue
+		}
+		for i := 0; i < len(seg); {
+			j := nextWord(seg, i)
+			counts[seg[i:j]]++
+			i = j
+		}
+	}
+}
+
+// mergeCounts adds src's word counts to dst, cloning the words dst does not
+// hold yet so that dst keeps none of src's texts alive.
+func mergeCounts(dst, src map[string]int64) {
+	for w, n := range src {
+		if _, ok := dst[w]; !ok {
+			w = strings.Clone(w)
+		}
+		dst[w] += n
+	}
+}
+
+// trainCounts is Train over word counts: the multiset of texts matters only
+// through them, so counting can be split up (across documents, buckets or
+// goroutines) and merged, with the same merges as a result.
+func trainCounts(counts map[string]int64, cfg TrainConfig) ([]Merge, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	minCount := cfg.MinCount
 	if minCount == 0 {
 		minCount = 2
-	}
-
-	// Word counts.
-	counts := map[string]int64{}
-	for text := range texts {
-		for seg, special := range segments(text) {
-			if special >= 0 {
-				continue
-			}
-			for i := 0; i < len(seg); {
-				j := nextWord(seg, i)
-				counts[seg[i:j]]++
-				i = j
-			}
-		}
 	}
 	keys := make([]string, 0, len(counts))
 	for w := range counts {

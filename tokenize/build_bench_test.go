@@ -19,6 +19,8 @@ import (
 // parallel encoding and shard writing. MB/s (b.SetBytes) counts the
 // rendered text bytes of both splits (Manifest.Bytes), special tokens
 // excluded. Peak RSS is measured in a child process (see buildPeakRSS).
+// events/cpu-s divides by the process's CPU time instead of wall-clock
+// time, which other load on a shared machine does not distort.
 //
 // The events are synthEvents over benchBuildDays days (SUPPLYLINE_BENCH_DAYS
 // overrides): 20 stores × 50 SKUs of inventory series plus 500 orders a day.
@@ -31,6 +33,7 @@ func BenchmarkBuild(b *testing.B) {
 			out := filepath.Join(b.TempDir(), "out")
 			var m Manifest
 			var err error
+			c0 := cpuSeconds()
 			for b.Loop() {
 				b.StopTimer()
 				os.RemoveAll(out)
@@ -42,13 +45,90 @@ func BenchmarkBuild(b *testing.B) {
 			text := m.Bytes[SplitTrain] + m.Bytes[SplitVal]
 			b.SetBytes(text)
 			b.ReportMetric(float64(len(evs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			b.ReportMetric(float64(len(evs))*float64(b.N)/(cpuSeconds()-c0), "events/cpu-s")
 			b.ReportMetric(float64(text)/float64(len(evs)), "text-B/event")
 			buildPeakRSS(b, procs)
 		})
 	}
 }
 
-const buildRSSHelperEnv = "SUPPLYLINE_TOKENIZE_RSS_HELPER"
+// BenchmarkBuildCanonical measures Build streaming canonical Parquet day
+// files (CanonicalDir, as the Tokenize activity calls it) to shards on
+// local disk: read, partition and spill, render, BPE training, parallel
+// encoding and shard writing. The input is a world from dataset.Generate,
+// 20 stores × 50 SKUs with 500 e-commerce orders a day over benchBuildDays
+// days (SUPPLYLINE_BENCH_DAYS), generated before timing. MB/s counts the
+// rendered text of both splits; peak RSS is that of one Build in a child
+// process, which holds nothing but the build (the world is on disk), so
+// comparing it across SUPPLYLINE_BENCH_DAYS shows whether memory grows
+// with the input. events/cpu-s is as in BenchmarkBuild.
+func BenchmarkBuildCanonical(b *testing.B) {
+	world, events := benchWorld(b)
+	cutoff := testStart.AddDate(0, 0, benchBuildDays(b)*3/4)
+	for _, procs := range []int{1, runtime.NumCPU()} {
+		b.Run(fmt.Sprintf("procs=%d", procs), func(b *testing.B) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			out := filepath.Join(b.TempDir(), "out")
+			var m Manifest
+			var err error
+			c0 := cpuSeconds()
+			for b.Loop() {
+				b.StopTimer()
+				os.RemoveAll(out)
+				b.StartTimer()
+				if m, err = Build(context.Background(), BuildConfig{CanonicalDir: world, OutDir: out, Cutoff: cutoff, VocabSize: 2048, InputHash: "bench"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			text := m.Bytes[SplitTrain] + m.Bytes[SplitVal]
+			b.SetBytes(text)
+			b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			b.ReportMetric(float64(events)*float64(b.N)/(cpuSeconds()-c0), "events/cpu-s")
+			b.ReportMetric(float64(events), "events")
+			b.ReportMetric(float64(text)/float64(events), "text-B/event")
+			peakrss.Report(b, "TestBuildCanonicalPeakRSSHelper", procs, buildRSSHelperEnv+"="+b.TempDir(), buildRSSWorldEnv+"="+world)
+		})
+	}
+}
+
+// benchWorld generates BenchmarkBuildCanonical's world into a temporary
+// directory of b and returns it and its number of events.
+func benchWorld(b *testing.B) (string, int64) {
+	b.Helper()
+	dir := filepath.Join(b.TempDir(), "world")
+	sum, err := dataset.Generate(context.Background(), benchGenConfig(b), dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return dir, sum.Events
+}
+
+func benchGenConfig(tb testing.TB) dataset.GenConfig {
+	return dataset.GenConfig{Seed: 7, Start: testStart, Days: benchBuildDays(tb), Stores: 20, SKUs: 50, EcomOrdersPerDay: 500}
+}
+
+// TestBuildCanonicalPeakRSSHelper is not a test: BenchmarkBuildCanonical
+// runs it in a child process to measure one Build over the world on disk.
+func TestBuildCanonicalPeakRSSHelper(t *testing.T) {
+	out, world := os.Getenv(buildRSSHelperEnv), os.Getenv(buildRSSWorldEnv)
+	if out == "" || world == "" {
+		t.Skip("run by BenchmarkBuildCanonical's peak RSS measurement only")
+	}
+	cutoff := testStart.AddDate(0, 0, benchBuildDays(t)*3/4)
+	start := time.Now()
+	if _, err := Build(context.Background(), BuildConfig{CanonicalDir: world, OutDir: filepath.Join(out, "out"), Cutoff: cutoff, VocabSize: 2048, InputHash: "bench"}); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("build-seconds: %.2f\n", time.Since(start).Seconds())
+	if err := peakrss.Print(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const (
+	buildRSSHelperEnv = "SUPPLYLINE_TOKENIZE_RSS_HELPER"
+	buildRSSWorldEnv  = "SUPPLYLINE_TOKENIZE_RSS_WORLD"
+)
 
 func benchBuildDays(tb testing.TB) int {
 	if s := os.Getenv("SUPPLYLINE_BENCH_DAYS"); s != "" {

@@ -17,7 +17,9 @@ import (
 // BuilderVersion changes whenever rendering, BPE training or encoding
 // changes the bytes a build writes, so that old cache entries stop matching.
 // 5: inventory day lines gain pos, c7 and up (the order-up-to decision).
-const BuilderVersion = 5
+// 6: documents in build order (key hash, key, text) instead of key order,
+// as the streaming build writes them.
+const BuilderVersion = 6
 
 // CacheKey is the content address of a build: the same inputs and config
 // give the same bytes, so they can share one cache entry. It is empty when

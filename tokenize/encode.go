@@ -2,6 +2,7 @@ package tokenize
 
 import (
 	"context"
+	"io"
 	"sync"
 )
 
@@ -20,28 +21,28 @@ type encodeBatch struct {
 	done chan struct{}
 }
 
-// encodeOrdered encodes docs as DocStart + text + DocEnd on workers
-// goroutines and calls write with each document's ids in document order,
-// from the calling goroutine, so the output does not depend on workers.
-// write must not keep ids.
+// encodeOrdered encodes the documents next returns (until io.EOF) as
+// DocStart + text + DocEnd on workers goroutines and calls write with each
+// document's ids in document order, from the calling goroutine, so the
+// output does not depend on workers. write must not keep ids.
 //
-// Memory: a dispatcher hands batches to the workers and queues them, in
-// order, for the writer. The queue holds at most 2×workers batches, and the
-// writer one more, so at most (2×workers+1)×batchDocs encoded documents
-// exist at any time; a writer that falls behind (a slow store) stops the
-// dispatcher instead of letting encoded documents pile up.
+// Memory: a dispatcher reads documents, hands batches of them to the
+// workers and queues them, in order, for the writer. The queue holds at
+// most 2×workers batches, and the writer one more, so at most
+// (2×workers+1)×batchDocs documents, read or encoded, exist at any time; a
+// writer that falls behind (a slow store) stops the dispatcher instead of
+// letting documents pile up. The writer hands written batches back to the
+// dispatcher, which reuses their buffers.
 //
-// On an error from write, or when ctx ends, the workers stop and the first
-// error is returned.
-func encodeOrdered(ctx context.Context, tok *Tokenizer, docs []Document, docStart, docEnd, workers int, write func([]int) error) error {
-	if len(docs) == 0 {
-		return ctx.Err()
-	}
+// On an error from next or write, or when ctx ends, the workers stop and
+// the first error is returned.
+func encodeOrdered(ctx context.Context, tok *Tokenizer, next func() (Document, error), docStart, docEnd, workers int, write func([]int) error) error {
 	workers = max(workers, 1)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	jobs := make(chan *encodeBatch, workers)
 	order := make(chan *encodeBatch, 2*workers)
+	free := make(chan *encodeBatch, 2*workers+2)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
@@ -53,17 +54,37 @@ func encodeOrdered(ctx context.Context, tok *Tokenizer, docs []Document, docStar
 			}
 		})
 	}
+	var readErr error // set by the dispatcher before it closes order
 	go func() {
 		defer close(order)
 		defer close(jobs)
-		for lo := 0; lo < len(docs); {
-			hi, n := lo, 0
-			for hi < len(docs) && hi-lo < batchDocs && n < batchBytes {
-				n += len(docs[hi].Text)
-				hi++
+		for eof := false; !eof; {
+			var b *encodeBatch
+			select {
+			case b = <-free:
+				b.docs = b.docs[:0]
+			default:
+				b = &encodeBatch{}
 			}
-			b := &encodeBatch{docs: docs[lo:hi], done: make(chan struct{})}
-			lo = hi
+			n := 0
+			for len(b.docs) < batchDocs && n < batchBytes {
+				d, err := next()
+				if err == io.EOF {
+					eof = true
+					break
+				}
+				if err != nil {
+					readErr = err
+					cancel()
+					return
+				}
+				b.docs = append(b.docs, d)
+				n += len(d.Text)
+			}
+			if len(b.docs) == 0 {
+				return
+			}
+			b.done = make(chan struct{})
 			select {
 			case order <- b:
 			case <-ctx.Done():
@@ -88,8 +109,19 @@ func encodeOrdered(ctx context.Context, tok *Tokenizer, docs []Document, docStar
 		if err != nil {
 			cancel() // the dispatcher stops; the loop drains what it queued
 		}
+		clear(b.docs) // let the texts go
+		select {
+		case free <- b:
+		default:
+		}
 	}
 	wg.Wait()
+	if readErr != nil {
+		return readErr
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
 	return err
 }
 
@@ -98,8 +130,10 @@ func (b *encodeBatch) encode(tok *Tokenizer, docStart, docEnd int) {
 	for _, d := range b.docs {
 		n += len(d.Text)
 	}
-	b.ids = make([]int, 0, n/2+2*len(b.docs))
-	b.ends = make([]int, 0, len(b.docs))
+	if want := n/2 + 2*len(b.docs); cap(b.ids) < want {
+		b.ids = make([]int, 0, want)
+	}
+	b.ids, b.ends = b.ids[:0], b.ends[:0]
 	for _, d := range b.docs {
 		b.ids = append(b.ids, docStart)
 		b.ids = tok.AppendEncode(b.ids, d.Text)

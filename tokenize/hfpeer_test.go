@@ -89,7 +89,8 @@ func hfEncode(t testing.TB, node, dir string, texts []string) [][]int {
 // random strings over an alphabet of whitespace, Unicode and special-token
 // pieces. It runs on two vocabularies: one trained on documents only, as
 // Build does, and parityTokenizer's, which has merges across whitespace
-// runs, where sugarme's split differs.
+// runs, where sugarme's split differs. Encode and EncodeBatch (all cores,
+// cold word cache) both hold.
 func TestHFParity(t *testing.T) {
 	node := hfPeer(t)
 	docsDir, docs := trainedTokenizer(t, 512)
@@ -137,6 +138,16 @@ func TestHFParity(t *testing.T) {
 			}
 			if t.Failed() {
 				return
+			}
+			// The batch path, from a cold word cache filled on all cores.
+			cold, err := Load(c.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, got := range cold.EncodeBatch(texts) {
+				if !slices.Equal(got, hf[i]) {
+					t.Fatalf("EncodeBatch, %q:\n ours %v\n HF   %v", texts[i], got, hf[i])
+				}
 			}
 			if len(docs) < 1000 || special < len(docs) {
 				t.Fatalf("too little compared: %d docs, %d texts with special tokens", len(docs), special)

@@ -93,21 +93,70 @@ func Render(events []dataset.Event, cutoff time.Time) (train, val []Document, st
 	if cutoff.IsZero() {
 		return nil, nil, stats, fmt.Errorf("%w: render: cutoff is required", ErrInvalidConfig)
 	}
-	stats = RenderStats{Rendered: map[string]int64{}, Unrendered: map[string]int64{}}
+	stats = newRenderStats()
+	evs := make([]*dataset.Event, len(events))
+	for i := range events {
+		evs[i] = &events[i]
+	}
+	train, val = renderEvents(evs, cutoff, &stats)
+	byKey := func(a, b Document) int { return strings.Compare(a.Key, b.Key) }
+	slices.SortFunc(train, byKey)
+	slices.SortFunc(val, byKey)
+	return train, val, stats, nil
+}
 
+func newRenderStats() RenderStats {
+	return RenderStats{Rendered: map[string]int64{}, Unrendered: map[string]int64{}}
+}
+
+// add adds o's counts to s.
+func (s *RenderStats) add(o RenderStats) {
+	for k, n := range o.Rendered {
+		s.Rendered[k] += n
+	}
+	for k, n := range o.Unrendered {
+		s.Unrendered[k] += n
+	}
+}
+
+// Entity kinds: the document an event belongs to (see entityOf).
+const (
+	entityNone = iota
+	entityInventory
+	entityJourney
+	entityShipment
+)
+
+// entityOf says which kind of document e belongs to; entityNone means
+// none (e is unrendered).
+func entityOf(e *dataset.Event) int {
+	switch {
+	case e.EventType == string(dataset.InventorySnapshot) || e.EventType == string(dataset.ReplenishmentOrdered):
+		return entityInventory
+	case journeySteps[e.EventType] != "" && e.OrderID != "":
+		return entityJourney
+	case shipmentSteps[e.EventType] != "" && e.OrderID != "":
+		return entityShipment
+	}
+	return entityNone
+}
+
+// renderEvents groups events by entity and renders each group, unsorted:
+// Render and the streaming build each order the documents their own way.
+// Events that fit no entity are counted in stats.Unrendered.
+func renderEvents(events []*dataset.Event, cutoff time.Time, stats *RenderStats) (train, val []Document) {
 	type invKey struct{ loc, sku string }
 	inv := map[invKey][]*dataset.Event{}
 	orders := map[string][]*dataset.Event{}
 	shipments := map[string][]*dataset.Event{}
-	for i := range events {
-		e := &events[i]
-		switch {
-		case e.EventType == string(dataset.InventorySnapshot) || e.EventType == string(dataset.ReplenishmentOrdered):
+	for _, e := range events {
+		switch entityOf(e) {
+		case entityInventory:
 			k := invKey{e.Location, e.SKU}
 			inv[k] = append(inv[k], e)
-		case journeySteps[e.EventType] != "" && e.OrderID != "":
+		case entityJourney:
 			orders[e.OrderID] = append(orders[e.OrderID], e)
-		case shipmentSteps[e.EventType] != "" && e.OrderID != "":
+		case entityShipment:
 			shipments[e.OrderID] = append(shipments[e.OrderID], e)
 		default:
 			stats.Unrendered[e.EventType]++
@@ -115,24 +164,21 @@ func Render(events []dataset.Event, cutoff time.Time) (train, val []Document, st
 	}
 
 	for k, evs := range inv {
-		tr, va := renderInventory(k.loc, k.sku, evs, cutoff, &stats)
+		tr, va := renderInventory(k.loc, k.sku, evs, cutoff, stats)
 		train = append(train, tr...)
 		val = append(val, va...)
 	}
 	for id, evs := range orders {
-		tr, va := renderJourney(id, evs, cutoff, &stats)
+		tr, va := renderJourney(id, evs, cutoff, stats)
 		train = append(train, tr...)
 		val = append(val, va...)
 	}
 	for id, evs := range shipments {
-		tr, va := renderShipment(id, evs, cutoff, &stats)
+		tr, va := renderShipment(id, evs, cutoff, stats)
 		train = append(train, tr...)
 		val = append(val, va...)
 	}
-	byKey := func(a, b Document) int { return strings.Compare(a.Key, b.Key) }
-	slices.SortFunc(train, byKey)
-	slices.SortFunc(val, byKey)
-	return train, val, stats, nil
+	return train, val
 }
 
 // dayIndex is whole UTC days since the Unix epoch.

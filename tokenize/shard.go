@@ -31,10 +31,12 @@ func DTypeFor(vocabSize int) string {
 // MaxTokens. A document larger than MaxTokens gets a shard of its own.
 // Close returns the ShardInfo of every shard written.
 //
-// A .bin streams to the store as documents arrive (1 MiB buffered); only
-// the current shard's .idx offsets are held in memory. Each shard's .bin,
-// then its .idx, is published with Close of the store's writer, so a shard
-// listed by Close (or passed to OnShard) is complete in the store.
+// A .bin streams to the store as documents arrive (1 MiB buffered), and
+// the current shard's .idx offsets stream to a temporary file, which is
+// copied to the store once the .bin is complete, so memory does not grow
+// with the documents of a shard. Each shard's .bin, then its .idx, is
+// published with Close of the store's writer, so a shard listed by Close
+// (or passed to OnShard) is complete in the store.
 type ShardWriter struct {
 	ctx       context.Context
 	store     blob.Store
@@ -43,12 +45,17 @@ type ShardWriter struct {
 	width     int // bytes per token
 	onShard   func(ShardInfo)
 
-	shards  []ShardInfo
-	wc      io.WriteCloser // the current .bin; nil between shards
-	bw      *bufio.Writer
-	h       hash.Hash
-	offsets []uint64 // .idx of the current shard
-	buf     []byte
+	tmpDir string // for the .idx being written; "" is os.TempDir()
+
+	shards []ShardInfo
+	wc     io.WriteCloser // the current .bin; nil between shards
+	bw     *bufio.Writer
+	h      hash.Hash
+	idx    *os.File // the current .idx, in a temporary file
+	iw     *bufio.Writer
+	tokens uint64 // tokens in the current shard: its last offset
+	docs   int64  // documents in the current shard
+	buf    []byte
 }
 
 // NewShardWriter writes split's shards into the local directory dir.
@@ -82,7 +89,7 @@ func newShardWriter(ctx context.Context, store blob.Store, split, dtype string, 
 
 // WriteDoc appends one document's ids (special tokens included) as a document.
 func (w *ShardWriter) WriteDoc(ids []int) error {
-	if w.wc != nil && int64(w.offsets[len(w.offsets)-1])+int64(len(ids)) > w.maxTokens {
+	if w.wc != nil && int64(w.tokens)+int64(len(ids)) > w.maxTokens {
 		if err := w.finish(); err != nil {
 			return err
 		}
@@ -108,8 +115,16 @@ func (w *ShardWriter) WriteDoc(ids []int) error {
 		return err
 	}
 	w.h.Write(w.buf)
-	w.offsets = append(w.offsets, w.offsets[len(w.offsets)-1]+uint64(len(ids)))
-	return nil
+	w.tokens += uint64(len(ids))
+	w.docs++
+	return w.writeOffset(w.tokens)
+}
+
+func (w *ShardWriter) writeOffset(o uint64) error {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], o)
+	_, err := w.iw.Write(b[:])
+	return err
 }
 
 // shardName is the file name of split's shard number i.
@@ -123,41 +138,51 @@ func (w *ShardWriter) name(ext string) string { return shardName(w.split, len(w.
 // a temporary file into place), so a shard from an earlier build that is
 // hard-linked into the shard cache is replaced, never truncated in place.
 func (w *ShardWriter) open() error {
-	wc, err := w.store.Create(w.ctx, w.name("bin"))
+	idx, err := os.CreateTemp(w.tmpDir, "shard-idx-")
 	if err != nil {
 		return err
 	}
+	wc, err := w.store.Create(w.ctx, w.name("bin"))
+	if err != nil {
+		idx.Close()
+		os.Remove(idx.Name())
+		return err
+	}
 	w.wc, w.bw, w.h = wc, bufio.NewWriterSize(wc, 1<<20), sha256.New()
-	w.offsets = append(w.offsets[:0], 0)
-	return nil
+	w.idx, w.iw = idx, bufio.NewWriterSize(idx, 64<<10)
+	w.tokens, w.docs = 0, 0
+	return w.writeOffset(0)
 }
 
-// finish closes the current shard: publishes the .bin, writes the .idx,
-// records the shard and reports it to onShard.
+// finish closes the current shard: publishes the .bin, copies the .idx
+// from its temporary file to the store, records the shard and reports it
+// to onShard.
 func (w *ShardWriter) finish() error {
 	bin, idx := w.name("bin"), w.name("idx")
 	if err := w.bw.Flush(); err != nil {
 		w.Abort()
 		return err
 	}
+	if err := w.iw.Flush(); err != nil {
+		w.Abort()
+		return err
+	}
 	wc := w.wc
 	w.wc = nil
 	if err := wc.Close(); err != nil {
+		w.dropIdx()
 		return err
 	}
-	ib := make([]byte, 0, 8*len(w.offsets))
-	for _, o := range w.offsets {
-		ib = binary.LittleEndian.AppendUint64(ib, o)
-	}
-	w.h.Write(ib)
-	if err := putObject(w.ctx, w.store, idx, ib); err != nil {
+	err := w.putIdx(idx)
+	w.dropIdx()
+	if err != nil {
 		return err
 	}
 	info := ShardInfo{
 		Bin:    bin,
 		Idx:    idx,
-		Tokens: int64(w.offsets[len(w.offsets)-1]),
-		Docs:   int64(len(w.offsets) - 1),
+		Tokens: int64(w.tokens),
+		Docs:   w.docs,
 		SHA256: hex.EncodeToString(w.h.Sum(nil)),
 	}
 	w.shards = append(w.shards, info)
@@ -167,6 +192,32 @@ func (w *ShardWriter) finish() error {
 	return nil
 }
 
+// putIdx copies the .idx temporary file to the store as key, feeding it
+// to the shard's hash after the .bin.
+func (w *ShardWriter) putIdx(key string) error {
+	if _, err := w.idx.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	wc, err := w.store.Create(w.ctx, key)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(io.MultiWriter(wc, w.h), w.idx); err != nil {
+		blob.Abort(wc)
+		return err
+	}
+	return wc.Close()
+}
+
+// dropIdx closes and removes the .idx temporary file.
+func (w *ShardWriter) dropIdx() {
+	if w.idx != nil {
+		w.idx.Close()
+		os.Remove(w.idx.Name())
+		w.idx, w.iw = nil, nil
+	}
+}
+
 // Abort discards the shard being written, publishing nothing of it. Shards
 // already finished stay. It is a no-op between shards and after Close.
 func (w *ShardWriter) Abort() {
@@ -174,6 +225,7 @@ func (w *ShardWriter) Abort() {
 		blob.Abort(w.wc)
 		w.wc = nil
 	}
+	w.dropIdx()
 }
 
 // Close finishes the last shard and returns all shards written, in order.

@@ -9,15 +9,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 )
-
-// maxCacheWords bounds the word cache; past it new words are encoded but
-// not remembered. Rendered documents have a few thousand distinct words.
-const maxCacheWords = 1 << 18
 
 // Tokenizer encodes text to ids and back with a byte-level BPE vocabulary
 // loaded from vocab.json and merges.txt. Its ids equal those of HuggingFace
@@ -34,14 +27,10 @@ type Tokenizer struct {
 	special  []int // id of SpecialTokens[i], -1 when absent
 	specialS map[int]string
 
-	mu    sync.RWMutex
-	cache map[string]span // word -> ids in arena
-	arena []int
+	cache *wordCache
 }
 
 type mergeVal struct{ rank, id int }
-
-type span struct{ off, n int32 }
 
 func pairKey(a, b int) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
 
@@ -66,7 +55,7 @@ func loadBytes(vb, mb []byte, dir string) (*Tokenizer, error) {
 	h := sha256.New()
 	h.Write(vb)
 	h.Write(mb)
-	t := &Tokenizer{hash: hex.EncodeToString(h.Sum(nil)), merges: map[uint64]mergeVal{}, cache: map[string]span{}, specialS: map[int]string{}}
+	t := &Tokenizer{hash: hex.EncodeToString(h.Sum(nil)), merges: map[uint64]mergeVal{}, cache: newWordCache(), specialS: map[int]string{}}
 	if err := json.Unmarshal(vb, &t.vocab); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrTokenizerFormat, filepath.Join(dir, VocabFile), err)
 	}
@@ -160,43 +149,14 @@ func (t *Tokenizer) TokenID(s string) (int, bool) {
 // Encode returns the ids of text. Special token strings in text become their
 // ids; everything else goes through pre-tokenization and BPE.
 func (t *Tokenizer) Encode(text string) []int {
-	return t.AppendEncode(make([]int, 0, len(text)/3+4), text)
-}
-
-// EncodeBatch returns Encode of each text, encoding on GOMAXPROCS
-// goroutines that take texts in chunks of batchChunk; out[i] holds the ids
-// of texts[i].
-func (t *Tokenizer) EncodeBatch(texts []string) [][]int {
-	const batchChunk = 16
-	out := make([][]int, len(texts))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), (len(texts)+batchChunk-1)/batchChunk) {
-		wg.Go(func() {
-			for {
-				lo := int(next.Add(batchChunk)) - batchChunk
-				if lo >= len(texts) {
-					return
-				}
-				for i := lo; i < min(lo+batchChunk, len(texts)); i++ {
-					out[i] = t.Encode(texts[i])
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return out
+	return t.AppendEncode(make([]int, 0, len(text)/2+4), text)
 }
 
 // AppendEncode appends the ids of text to dst and returns the extended slice.
-// Apart from growing dst it allocates only for words not yet in the cache.
+// Apart from growing dst it allocates only for words not yet in the cache,
+// and it takes no lock for words that are.
 func (t *Tokenizer) AppendEncode(dst []int, text string) []int {
-	type miss struct {
-		word   string
-		off, n int
-	}
-	var misses []miss
-	t.mu.RLock()
+	snap := t.cache.load()
 	for seg, which := range segments(text) {
 		if which >= 0 {
 			if id := t.special[which]; id >= 0 {
@@ -208,29 +168,12 @@ func (t *Tokenizer) AppendEncode(dst []int, text string) []int {
 			j := nextWord(seg, i)
 			w := seg[i:j]
 			i = j
-			if sp, ok := t.cache[w]; ok {
-				dst = append(dst, t.arena[sp.off:sp.off+sp.n]...)
+			if sp, ok := snap.get(w); ok {
+				dst = append(dst, snap.arena[sp.off:sp.off+sp.n]...)
 				continue
 			}
-			off := len(dst)
-			dst = t.bpe(dst, w)
-			misses = append(misses, miss{w, off, len(dst) - off})
+			dst = t.cache.miss(dst, w, t)
 		}
-	}
-	t.mu.RUnlock()
-	if len(misses) > 0 {
-		t.mu.Lock()
-		for _, m := range misses {
-			if len(t.cache) >= maxCacheWords {
-				break
-			}
-			if _, ok := t.cache[m.word]; ok {
-				continue
-			}
-			t.cache[strings.Clone(m.word)] = span{int32(len(t.arena)), int32(m.n)}
-			t.arena = append(t.arena, dst[m.off:m.off+m.n]...)
-		}
-		t.mu.Unlock()
 	}
 	return dst
 }

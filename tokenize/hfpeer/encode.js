@@ -13,7 +13,10 @@
 //   - single: encode(text) awaited one text at a time, on one thread;
 //   - batch: encodeBatch(all texts) in one call, on all cores (rayon).
 //   Each regime first runs once untimed to warm up, then repeats until at
-//   least minSeconds have passed. bytes are UTF-8 bytes per pass.
+//   least minSeconds have passed. bytes are UTF-8 bytes per pass. cpuSeconds
+//   is the process's CPU time (user + system, all threads, from
+//   process.cpuUsage) over the timed passes, so that a rate per CPU-second
+//   can be given when other load on the machine distorts wall-clock time.
 'use strict'
 
 const fs = require('fs')
@@ -54,13 +57,15 @@ async function main() {
     let tokens = await pass() // warm-up, also counts tokens per pass
     let passes = 0
     const t0 = process.hrtime.bigint()
+    const c0 = process.cpuUsage()
     let elapsed = 0
     do {
       await pass()
       passes++
       elapsed = Number(process.hrtime.bigint() - t0) / 1e9
     } while (elapsed < minSeconds)
-    return { passes, seconds: elapsed, tokens }
+    const c = process.cpuUsage(c0)
+    return { passes, seconds: elapsed, cpuSeconds: (c.user + c.system) / 1e6, tokens }
   }
   const single = await time(async () => {
     let n = 0
