@@ -78,12 +78,16 @@ type ReplenishTask struct {
 	Logged *LoggedPolicy `json:"logged,omitempty"`
 	// TargetCost7 is the seven-day cost the agent is conditioned on: the c7
 	// field of today's prompt line, the outcome it is asked to achieve. Zero
-	// means the median c7 of the Preamble's lines, the logged policy's
-	// typical outcome on this series (asking a return-conditioned model for
-	// outcomes its data rarely shows makes it worse, see BENCHMARKS.md), or
-	// without a preamble 7 x the optimum's exact expected cost per day where
-	// the DP applies, else 7 x the best base-stock level's tuning cost;
-	// negative means no conditioning (today's line has no c7).
+	// means tuned: the percentiles of the c7 its Preamble's lines carry
+	// (cost7Candidates, the outcomes the logged policy achieved) are each
+	// played on the tuning paths, never the evaluation paths, and the
+	// cheapest is kept, as the baselines' levels are searched (a
+	// return-conditioned model does not simply get better the lower the
+	// target: one asked for outcomes its data rarely shows acts worse, see
+	// BENCHMARKS.md). Without a preamble zero means 7 x the optimum's exact
+	// expected cost per day where the DP applies, else 7 x the best
+	// base-stock level's tuning cost. Negative means no conditioning
+	// (today's line has no c7).
 	TargetCost7 int `json:"target_cost_7d,omitempty"`
 	// Preamble is the series' logged history before the episode, as
 	// complete day lines of its rendered timeline (tokenize.FormatDay,
@@ -603,17 +607,38 @@ func runReplenish(ctx context.Context, t ReplenishTask, mk func(ReplenishSpec) (
 	res.Params["newsvendor_s"], res.Params["naive_s"], res.Params["logging_s"] = nv.S, t.NaiveBaseStock().S, logging.OrderUpTo()
 	var model Policy
 	if mk != nil {
-		target := t.TargetCost7
-		if target == 0 {
-			target = medianCost7(t.Preamble)
-		}
-		if target == 0 {
-			target = int(math.Round(float64(dataset.Costs.HorizonDays) * refCost))
-		}
-		target = max(target, 0)
-		res.Params["target_cost_7d"] = target
+		spec := ReplenishSpec{LeadTime: t.LeadTime, Location: t.Location, SKU: t.SKU, TargetCost7: t.TargetCost7, Preamble: t.Preamble}
 		res.Params["preamble_days"] = len(t.Preamble)
-		p, err := mk(ReplenishSpec{LeadTime: t.LeadTime, Location: t.Location, SKU: t.SKU, TargetCost7: target, Preamble: t.Preamble})
+		if spec.TargetCost7 == 0 {
+			if cands := cost7Candidates(t.Preamble); len(cands) > 0 {
+				// Like the baselines' levels, the target is tuned on the
+				// tuning paths, never on the evaluation paths.
+				tuning := t.demandPaths(t.TuningEpisodes, tuningStream)
+				best, tried := math.Inf(1), map[string]float64{}
+				for _, c := range cands {
+					s := spec
+					s.TargetCost7 = c
+					p, err := mk(s)
+					if err != nil {
+						return TaskResult{}, err
+					}
+					r, err := t.evaluate(ctx, p, tuning)
+					if err != nil {
+						return TaskResult{}, err
+					}
+					tried[strconv.Itoa(c)] = r.CostPerDay
+					if r.CostPerDay < best {
+						best, spec.TargetCost7 = r.CostPerDay, c
+					}
+				}
+				res.Params["target_tuning_costs"] = tried
+			} else {
+				spec.TargetCost7 = int(math.Round(float64(dataset.Costs.HorizonDays) * refCost))
+			}
+		}
+		spec.TargetCost7 = max(spec.TargetCost7, 0)
+		res.Params["target_cost_7d"] = spec.TargetCost7
+		p, err := mk(spec)
 		if err != nil {
 			return TaskResult{}, err
 		}
@@ -692,9 +717,37 @@ func relGap(cost, ref float64) *float64 {
 	return &g
 }
 
+// cost7Candidates are the targets the agent is tuned over: the 10th, 25th,
+// 50th, 75th and 90th percentiles of the c7 its preamble's lines carry
+// (the outcomes its logged policy achieved), without repeats; none when no
+// line carries c7.
+func cost7Candidates(lines []string) []int {
+	cs := cost7s(lines)
+	if len(cs) == 0 {
+		return nil
+	}
+	var out []int
+	for _, q := range []float64{0.1, 0.25, 0.5, 0.75, 0.9} {
+		c := cs[int(q*float64(len(cs)-1))]
+		if len(out) == 0 || out[len(out)-1] != c {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // medianCost7 is the median c7 of day lines (the lower middle of an even
 // count); 0 when none carries one.
 func medianCost7(lines []string) int {
+	cs := cost7s(lines)
+	if len(cs) == 0 {
+		return 0
+	}
+	return cs[(len(cs)-1)/2]
+}
+
+// cost7s are the c7 values of day lines, sorted.
+func cost7s(lines []string) []int {
 	var cs []int
 	for _, l := range lines {
 		_, rest, ok := strings.Cut(l, " c7=")
@@ -706,9 +759,6 @@ func medianCost7(lines []string) int {
 			cs = append(cs, c)
 		}
 	}
-	if len(cs) == 0 {
-		return 0
-	}
 	slices.Sort(cs)
-	return cs[(len(cs)-1)/2]
+	return cs
 }

@@ -2,7 +2,9 @@ package eval
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -255,5 +257,55 @@ func TestMedianCost7(t *testing.T) {
 	}
 	if got := medianCost7(lines[1:2]); got != 0 {
 		t.Errorf("no c7: %d, want 0", got)
+	}
+}
+
+func TestCost7Candidates(t *testing.T) {
+	var lines []string
+	for c := 10; c <= 100; c += 10 {
+		lines = append(lines, fmt.Sprintf("w=0 pos=1 c7=%d up=5 ord=4\n", c))
+	}
+	lines = append(lines, "w=0 pos=1 up=5 ord=4\n")
+	got := cost7Candidates(lines)
+	want := []int{10, 30, 50, 70, 90} // indexes 0, 2, 4, 6 and 8 of ten sorted values
+	if !slices.Equal(got, want) {
+		t.Errorf("candidates %v, want %v", got, want)
+	}
+	if got := cost7Candidates([]string{"w=0 c7=7 up=1 ord=1\n", "w=1 c7=7 up=1 ord=1\n"}); !slices.Equal(got, []int{7}) {
+		t.Errorf("repeats kept: %v", got)
+	}
+}
+
+// TestTargetIsTunedOffTheEvaluationPaths plays an agent whose level follows
+// the target it is given: the target kept must be the candidate whose level
+// is cheapest on the tuning paths.
+func TestTargetIsTunedOffTheEvaluationPaths(t *testing.T) {
+	var pre []string
+	for _, c := range []int{20, 40, 65, 80, 130, 150, 200} {
+		pre = append(pre, fmt.Sprintf("w=0 pos=1 c7=%d up=5 ord=4\n", c))
+	}
+	var asked []int
+	agent := Agent{Replenisher: func(s ReplenishSpec) (Policy, error) {
+		asked = append(asked, s.TargetCost7)
+		return BaseStock{S: s.TargetCost7 / 6, Label: "model"}, nil // 80 -> S=13, the best level here
+	}}
+	task := ReplenishTask{Episodes: 4, Days: 60, Preamble: pre}
+	res, err := task.Run(context.Background(), agent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cands := cost7Candidates(pre)
+	if len(asked) != len(cands)+1 {
+		t.Fatalf("agent made %d times, want once per candidate %v and once to play", len(asked), cands)
+	}
+	tried := res.Params["target_tuning_costs"].(map[string]float64)
+	best := ""
+	for k, c := range tried {
+		if best == "" || c < tried[best] {
+			best = k
+		}
+	}
+	if got := fmt.Sprint(res.Params["target_cost_7d"]); got != best || got != "80" {
+		t.Errorf("target %s, cheapest on the tuning paths %s (%v)", got, best, tried)
 	}
 }
