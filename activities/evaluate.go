@@ -54,7 +54,8 @@ type EvalOptions struct {
 	// and the demo fill it in when an input directory holds a world.json.
 	World string `json:"world,omitempty"`
 	// Series names the world's series as "LOCATION/SKU". Empty means
-	// eval.DefaultWorldSeries: the first series with an exact optimum.
+	// eval.DefaultWorldSeries: the first series with an exact optimum, else
+	// the first series.
 	Series string `json:"series,omitempty"`
 	// Tasks lists the tasks to run (eval.Config.Tasks). Empty means eval's
 	// defaults, plus eta when ETAEvents is set.
@@ -96,7 +97,7 @@ func (o EvalOptions) replenishTask() (eval.ReplenishTask, error) {
 			return t, fmt.Errorf("%w: eval.series %q: want LOCATION/SKU", eval.ErrInvalidConfig, o.Series)
 		}
 	} else if loc, sku, ok = eval.DefaultWorldSeries(world, ""); !ok {
-		return t, fmt.Errorf("%w: eval.world %s: no series has an exact optimum (stationary demand, lead time 1-3); set eval.series", eval.ErrInvalidConfig, o.World)
+		return t, fmt.Errorf("%w: eval.world %s: the world has no series", eval.ErrInvalidConfig, o.World)
 	}
 	st, err := eval.ReplenishTaskForSeries(world, loc, sku)
 	if err != nil {

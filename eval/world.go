@@ -89,17 +89,21 @@ func ReplenishTaskForSeries(world dataset.GenSummary, loc, sku string) (Replenis
 
 // DefaultWorldSeries picks the series a pipeline scores by default: the
 // first, in world order, whose logged policy is policy (any when empty) and
-// whose task has an exact optimum (stationary demand, lead time at most 3).
-// It reports false when no series qualifies.
+// whose task has an exact optimum (stationary demand, lead time at most 3);
+// failing that, the first whose logged policy is policy, scored against
+// searched baselines without an optimum. It reports false when no series
+// has that policy.
 func DefaultWorldSeries(world dataset.GenSummary, policy string) (loc, sku string, ok bool) {
-	for _, s := range world.Series {
-		if policy != "" && s.Policy != policy {
-			continue
+	for _, exact := range []bool{true, false} {
+		for _, s := range world.Series {
+			if policy != "" && s.Policy != policy {
+				continue
+			}
+			if exact && (s.LeadTime < 1 || s.LeadTime > 3 || checkExactDemand(s.Demand) != nil) {
+				continue
+			}
+			return s.Location, s.SKU, true
 		}
-		if s.LeadTime < 1 || s.LeadTime > 3 || checkExactDemand(s.Demand) != nil {
-			continue
-		}
-		return s.Location, s.SKU, true
 	}
 	return "", "", false
 }

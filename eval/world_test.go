@@ -120,6 +120,10 @@ func TestReplenishTaskForSeries(t *testing.T) {
 	if _, _, ok := DefaultWorldSeries(world, dataset.PolicyBaseStockPerturbed); ok {
 		t.Fatal("found a perturbed series in a world without one")
 	}
+	// Without an exact series, the first one of the policy.
+	if loc, sku, ok := DefaultWorldSeries(dataset.GenSummary{Series: world.Series[:2]}, ""); !ok || loc != "S01" || sku != "P001" {
+		t.Fatalf("no exact series: %s/%s %v, want S01/P001", loc, sku, ok)
+	}
 	task, err := ReplenishTaskForSeries(world, loc, sku)
 	if err != nil {
 		t.Fatal(err)
