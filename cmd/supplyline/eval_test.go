@@ -148,7 +148,7 @@ func TestEvalWritesScorecard(t *testing.T) {
 	if sc.RunID != "r1" || sc.Step != 42 || strings.Join(names, ",") != "replenish,next-event,multi-echelon" || sc.HeldOut == nil || sc.HeldOut.Tokens != 300 {
 		t.Fatalf("scorecard: run %q step %d tasks %v held-out %+v", sc.RunID, sc.Step, names, sc.HeldOut)
 	}
-	if sc.Tasks[0].ModelPolicy != "model" || sc.Tasks[0].OptimumExpectedCost == nil || sc.Tasks[2].ModelPolicy != "" {
+	if sc.Tasks[0].ModelPolicy != "model" || sc.Tasks[0].OptimumExpectedCost == nil || sc.Tasks[2].ModelPolicy != "model" {
 		t.Errorf("tasks: %+v", sc.Tasks)
 	}
 	md, err := os.ReadFile(filepath.Join(outDir, "scorecard.md"))
