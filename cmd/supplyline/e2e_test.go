@@ -121,6 +121,31 @@ func TestEndToEnd(t *testing.T) {
 	if sc.Schema != eval.ScorecardSchema {
 		t.Errorf("scorecard schema %q, want %q", sc.Schema, eval.ScorecardSchema)
 	}
+	// The loss curve comes from the trainer's state.json, across segments.
+	if n := len(sc.LossCurve); n < 2 || sc.LossCurve[n-1].Step != 160 || sc.LossCurve[0].Step >= sc.LossCurve[n-1].Step {
+		t.Errorf("scorecard loss curve %+v, want points up to step 160 from both segments", sc.LossCurve)
+	}
+	// The replenish task plays a series of the generated world (world.json
+	// beside the inputs), with its logged policy among the references.
+	var world dataset.GenSummary
+	if b, err := os.ReadFile(filepath.Join(events, "world.json")); err != nil {
+		t.Fatal(err)
+	} else if err := json.Unmarshal(b, &world); err != nil {
+		t.Fatal(err)
+	}
+	rt := sc.Tasks[0]
+	found := false
+	for _, s := range world.Series {
+		if s.Location == rt.Params["location"] && s.SKU == rt.Params["sku"] {
+			found = true
+			if rt.Params["lead_time"] != float64(s.LeadTime) || !strings.HasPrefix(rt.LoggingPolicy, "logged-"+s.Policy+"(") {
+				t.Errorf("replenish task %v, logging policy %q: not series %s/%s of the world (%+v)", rt.Params, rt.LoggingPolicy, s.Location, s.SKU, s)
+			}
+		}
+	}
+	if rt.Name != eval.ReplenishTaskName || !found {
+		t.Errorf("replenish task %s %v plays no series of the world", rt.Name, rt.Params)
+	}
 	t.Logf("held-out %.3f bits/byte vs unigram %.3f; replenishment cost/day model %.3f vs base-stock %.3f (gap %+.1f%%)",
 		sc.HeldOut.BitsPerByte, sc.HeldOut.UnigramBitsPerByte, res.Eval.ModelCost, res.Eval.BaselineCost, 100*res.Eval.Gap)
 	if !(sc.HeldOut.BitsPerByte < sc.HeldOut.UnigramBitsPerByte) {
