@@ -15,11 +15,12 @@ import (
 	"github.com/supplyline/supplyline/train"
 )
 
-// Model is the GPT of train.ModelConfig, loaded for inference in pure Go.
-// Weights stay float32 as the trainer wrote them; dot products, LayerNorm and
-// softmax accumulate in float64, which keeps the logits within 1e-4 of
-// PyTorch's. A Model is read-only after LoadModel and safe for concurrent use;
-// a Session is not.
+// Model is the GPT of train.ModelConfig, loaded for inference in Go, with
+// AVX-512 assembly kernels on amd64 CPUs that have it (see matmul.go).
+// Weights stay float32 as the trainer wrote them, packed once at load for the
+// matrix kernel; activations are float32 and products accumulate in float32,
+// as in PyTorch, which keeps the logits within 1e-4 of PyTorch's. A Model is
+// read-only after LoadModel and safe for concurrent use; a Session is not.
 type Model struct {
 	cfg     train.ModelConfig
 	step    int
@@ -30,15 +31,17 @@ type Model struct {
 	blocks  []block
 	lnfW    []float32
 	lnfB    []float32
+	lmHead  *packedLinear // wte, packed
+	work    sync.Pool     // *workspace, sized for ContextLen
 }
 
 type block struct {
-	ln1W, ln1B   []float32
-	attnW, attnB []float32 // [3d, d], [3d]
-	projW, projB []float32 // [d, d], [d]
-	ln2W, ln2B   []float32
-	fcW, fcB     []float32 // [4d, d], [4d]
-	mlpW, mlpB   []float32 // [d, 4d], [d]
+	ln1W, ln1B []float32
+	attn       *packedLinear // [3d, d]
+	proj       *packedLinear // [d, d]
+	ln2W, ln2B []float32
+	fc         *packedLinear // [4d, d]
+	mlp        *packedLinear // [d, 4d]
 }
 
 // LoadModel reads a checkpoint directory (state.json and model.safetensors).
@@ -151,22 +154,24 @@ func newModel(cfg train.ModelConfig, tensors map[string]train.Tensor) (*Model, e
 		return nil, err
 	}
 	get := func(name string) []float32 { return tensors[name].Data }
+	v, d := cfg.VocabSize, cfg.Dim
 	m := &Model{
-		cfg:  cfg,
-		wte:  get("wte.weight"),
-		wpe:  get("wpe.weight"),
-		lnfW: get("ln_f.weight"),
-		lnfB: get("ln_f.bias"),
+		cfg:    cfg,
+		wte:    get("wte.weight"),
+		wpe:    get("wpe.weight"),
+		lnfW:   get("ln_f.weight"),
+		lnfB:   get("ln_f.bias"),
+		lmHead: packLinear(get("wte.weight"), nil, v, d),
 	}
 	for i := 0; i < cfg.Layers; i++ {
 		p := fmt.Sprintf("h.%d.", i)
 		m.blocks = append(m.blocks, block{
 			ln1W: get(p + "ln_1.weight"), ln1B: get(p + "ln_1.bias"),
-			attnW: get(p + "attn.c_attn.weight"), attnB: get(p + "attn.c_attn.bias"),
-			projW: get(p + "attn.c_proj.weight"), projB: get(p + "attn.c_proj.bias"),
+			attn: packLinear(get(p+"attn.c_attn.weight"), get(p+"attn.c_attn.bias"), 3*d, d),
+			proj: packLinear(get(p+"attn.c_proj.weight"), get(p+"attn.c_proj.bias"), d, d),
 			ln2W: get(p + "ln_2.weight"), ln2B: get(p + "ln_2.bias"),
-			fcW: get(p + "mlp.c_fc.weight"), fcB: get(p + "mlp.c_fc.bias"),
-			mlpW: get(p + "mlp.c_proj.weight"), mlpB: get(p + "mlp.c_proj.bias"),
+			fc:  packLinear(get(p+"mlp.c_fc.weight"), get(p+"mlp.c_fc.bias"), 4*d, d),
+			mlp: packLinear(get(p+"mlp.c_proj.weight"), get(p+"mlp.c_proj.bias"), d, 4*d),
 		})
 	}
 	return m, nil
@@ -248,7 +253,7 @@ func (m *Model) LogitsBatch(seqs [][]int) [][][]float32 {
 
 // minParallelWork is the number of multiply-adds below which a matrix product
 // is not worth splitting across goroutines.
-const minParallelWork = 1 << 17
+const minParallelWork = 1 << 21
 
 // forward is the whole-sequence pass behind Logits, using up to par goroutines.
 func (m *Model) forward(ids []int, par int) [][]float32 {
@@ -268,107 +273,187 @@ func (m *Model) forward(ids []int, par int) [][]float32 {
 	if n == 0 {
 		return out
 	}
-	x := make([]float32, n*d)   // residual stream
-	h := make([]float64, n*4*d) // normalised input, then GELU output
-	qkv := make([]float32, n*3*d)
-	y := make([]float64, n*d)
-	ff := make([]float32, n*4*d)
+	ws := m.getWorkspace(par)
+	defer m.work.Put(ws)
+	x, h, qkv, y, ff, packed := ws.x, ws.h, ws.qkv, ws.y, ws.ff, ws.packed
 	for i, id := range ids {
 		for c := range d {
 			x[i*d+c] = m.wte[id*d+c] + m.wpe[i*d+c]
 		}
 	}
-	workers := max(1, min(par, n))
-	atts := make([][]float64, workers)
-	for w := range atts {
-		atts[w] = make([]float64, n)
-	}
-	scale := 1 / math.Sqrt(float64(hd))
+	kv, scratch := ws.kv, ws.attn
+	blocks := (n + mr - 1) / mr
+	workers := max(1, min(par, blocks))
+	scale := attnScale(hd)
+	split := n*n*d >= minParallelWork
 	for li := range m.blocks {
 		b := &m.blocks[li]
-		for i := range n {
-			layerNorm(h[i*d:(i+1)*d], x[i*d:(i+1)*d], b.ln1W, b.ln1B)
+		layerNorms(h, x, n, b.ln1W, b.ln1B)
+		b.attn.apply(qkv, h, n, false, par, packed)
+		for j := range n {
+			kv.put(j, qkv[j*3*d+d:j*3*d+2*d], qkv[j*3*d+2*d:(j+1)*3*d])
 		}
-		matmul(qkv, h[:n*d], n, b.attnW, b.attnB, false, par)
-		k, vv := qkv[d:], qkv[2*d:]
-		parallelFor(n, workers, n*n*d >= minParallelWork, func(w, lo, hi int) {
-			for i := lo; i < hi; i++ {
-				attend(y[i*d:(i+1)*d], qkv[i*3*d:i*3*d+d], k, vv, 3*d, i+1, heads, scale, atts[w])
-			}
+		parallelEach(blocks, workers, split, func(w, blk int) {
+			r0 := blk * mr
+			attendRows(y[r0*d:], d, qkv[r0*3*d:], 3*d, min(mr, n-r0), r0, kv, scale, scratch[w])
 		})
-		matmul(x, y, n, b.projW, b.projB, true, par)
-		for i := range n {
-			layerNorm(h[i*d:(i+1)*d], x[i*d:(i+1)*d], b.ln2W, b.ln2B)
-		}
-		matmul(ff, h[:n*d], n, b.fcW, b.fcB, false, par)
-		gelu(h[:n*4*d], ff)
-		matmul(x, h[:n*4*d], n, b.mlpW, b.mlpB, true, par)
+		b.proj.apply(x, y, n, true, par, packed)
+		layerNorms(h, x, n, b.ln2W, b.ln2B)
+		b.fc.apply(ff, h, n, false, par, packed)
+		parallelFor(n, par, split, func(_, lo, hi int) {
+			active.gelu(h[lo*4*d:hi*4*d], ff[lo*4*d:hi*4*d])
+		})
+		b.mlp.apply(x, h, n, true, par, packed)
 	}
-	for i := range n {
-		layerNorm(h[i*d:(i+1)*d], x[i*d:(i+1)*d], m.lnfW, m.lnfB)
-	}
+	layerNorms(h, x, n, m.lnfW, m.lnfB)
 	logits := make([]float32, n*v)
-	matmul(logits, h[:n*d], n, m.wte, nil, false, par)
+	m.lmHead.apply(logits, h, n, false, par, packed)
 	for i := range out {
 		out[i] = logits[i*v : (i+1)*v : (i+1)*v]
 	}
 	return out
 }
 
-// attend writes causal self-attention for one query to y: q holds every
-// head's query, position j's keys start at k[j*stride] and its values at
-// v[j*stride], and the first n positions are visible. att needs n entries.
-func attend(y []float64, q, k, v []float32, stride, n, heads int, scale float64, att []float64) {
-	hd := len(y) / heads
-	att = att[:n]
-	for hh := range heads {
-		qh := q[hh*hd : (hh+1)*hd]
-		best := math.Inf(-1)
-		for j := range n {
-			a := dot(qh, k[j*stride+hh*hd:j*stride+(hh+1)*hd]) * scale
-			att[j] = a
-			best = max(best, a)
+// workspace is forward's working memory, kept in Model.work between calls
+// so that a forward pass allocates little more than the logits it returns.
+// Every buffer is written before it is read, so nothing is cleared.
+type workspace struct {
+	x      []float32 // residual stream
+	h      []float32 // normalised input, then GELU output
+	qkv    []float32
+	y      []float32 // attention output
+	ff     []float32
+	packed []float32 // a product's last rows, padded for the kernel (tileRows)
+	kv     *kvCache
+	attn   []*attnScratch // one per goroutine
+}
+
+// getWorkspace returns a workspace for up to ContextLen positions with
+// scratch for par goroutines.
+func (m *Model) getWorkspace(par int) *workspace {
+	d, t, hd := m.cfg.Dim, m.cfg.ContextLen, m.cfg.Dim/m.cfg.Heads
+	ws, _ := m.work.Get().(*workspace)
+	if ws == nil {
+		ws = &workspace{
+			x:      make([]float32, t*d),
+			h:      make([]float32, t*4*d),
+			qkv:    make([]float32, t*3*d),
+			y:      make([]float32, t*d),
+			ff:     make([]float32, t*4*d),
+			packed: make([]float32, mr*4*d),
+			kv:     newKVCache(m.cfg.Heads, hd, t),
 		}
-		var sum float64
-		for j := range att {
-			att[j] = math.Exp(att[j] - best)
-			sum += att[j]
+	}
+	for len(ws.attn) < par {
+		ws.attn = append(ws.attn, newAttnScratch(hd, t))
+	}
+	return ws
+}
+
+// attnScale is 1/sqrt(head dim) in float32, as torch multiplies the scores.
+func attnScale(hd int) float32 { return float32(1 / math.Sqrt(float64(hd))) }
+
+// kvCache holds the keys and values of every position, per head, packed for
+// the kernels: keys in panels of nr positions ([hd][nr] each), so that a
+// block of queries' scores is a kernel tile, and values in panels of nr
+// channels ([capacity][nr] each), the other side of the weighted sum.
+type kvCache struct {
+	heads, hd, capacity int
+	kPanels, vPanels    int // per head
+	k, v                []float32
+}
+
+func newKVCache(heads, hd, capacity int) *kvCache {
+	kp, vp := (capacity+nr-1)/nr, (hd+nr-1)/nr
+	return &kvCache{
+		heads: heads, hd: hd, capacity: capacity,
+		kPanels: kp, vPanels: vp,
+		k: make([]float32, heads*kp*hd*nr),
+		v: make([]float32, heads*vp*capacity*nr),
+	}
+}
+
+// put stores position j's keys and values (every head's, d each).
+func (c *kvCache) put(j int, k, v []float32) {
+	hd := c.hd
+	for h := range c.heads {
+		kb := c.k[(h*c.kPanels+j/nr)*hd*nr+j%nr:]
+		kb = kb[:(hd-1)*nr+1]
+		for i, x := range k[h*hd : (h+1)*hd] {
+			kb[i*nr] = x
 		}
-		for c := range hd {
-			var acc float64
-			off := hh*hd + c
-			for j := range att {
-				acc += att[j] * float64(v[j*stride+off])
+		for p := range c.vPanels {
+			vh := v[h*hd+p*nr : h*hd+min(hd, (p+1)*nr)]
+			copy(c.v[((h*c.vPanels+p)*c.capacity+j)*nr:], vh)
+		}
+	}
+}
+
+// keys is head h's panel p of keys: positions [p*nr, (p+1)*nr).
+func (c *kvCache) keys(h, p int) []float32 {
+	o := (h*c.kPanels + p) * c.hd * nr
+	return c.k[o : o+c.hd*nr]
+}
+
+// values is head h's panel p of values: channels [p*nr, (p+1)*nr).
+func (c *kvCache) values(h, p int) []float32 {
+	o := (h*c.vPanels + p) * c.capacity * nr
+	return c.v[o : o+c.capacity*nr]
+}
+
+// attnScratch is one goroutine's working memory for attendRows.
+type attnScratch struct {
+	stride int       // of s's rows
+	s      []float32 // scores, then probabilities: mr rows
+	q      []float32 // one head's queries, padded for the kernel (tileRows)
+}
+
+func newAttnScratch(hd, capacity int) *attnScratch {
+	stride := (capacity + nr - 1) / nr * nr
+	return &attnScratch{
+		stride: stride,
+		s:      make([]float32, mr*stride),
+		q:      make([]float32, mr*hd),
+	}
+}
+
+// attendRows writes causal self-attention for rows (1..mr) queries at
+// positions i0, i0+1, ... to y (ldy apart): q holds their queries (ldq
+// apart, every head's), kv the keys and values of positions up to the last
+// of them. The scores of a block are computed for every key the block sees
+// and the probabilities past each query's own position are set to zero,
+// which adds exact zeros to its weighted sum: one row gives the same result
+// alone (a Session) or in a block (a whole sequence).
+func attendRows(y []float32, ldy int, q []float32, ldq, rows, i0 int, kv *kvCache, scale float32, ws *attnScratch) {
+	kern := &active
+	hd := kv.hd
+	keys := i0 + rows
+	for h := range kv.heads {
+		if rows == 1 {
+			s := ws.s[:keys]
+			qh := q[h*hd : (h+1)*hd]
+			for p := 0; p*nr < keys; p++ {
+				kern.row(hd, qh, kv.keys(h, p), ws.s[p*nr:], zeroBias[:], false, min(nr, keys-p*nr))
 			}
-			y[off] = float64(float32(acc / sum))
+			kern.softmax(s, scale)
+			for p := 0; p*nr < hd; p++ {
+				kern.row(keys, s, kv.values(h, p), y[h*hd+p*nr:], zeroBias[:], false, min(nr, hd-p*nr))
+			}
+			continue
+		}
+		qh, ldqh := tileRows(q[h*hd:], ldq, rows, hd, ws.q)
+		for p := 0; p*nr < keys; p++ {
+			kern.tile(hd, qh, ldqh, kv.keys(h, p), ws.s[p*nr:], ws.stride, zeroBias[:], false, rows, min(nr, keys-p*nr))
+		}
+		for r := range rows {
+			row := ws.s[r*ws.stride : r*ws.stride+keys]
+			kern.softmax(row[:i0+r+1], scale)
+			clear(row[i0+r+1:])
+		}
+		for p := 0; p*nr < hd; p++ {
+			kern.tile(keys, ws.s, ws.stride, kv.values(h, p), y[h*hd+p*nr:], ldy, zeroBias[:], false, rows, min(nr, hd-p*nr))
 		}
 	}
-}
-
-// gelu writes the exact (erf) GELU of ff to dst, rounded through float32 like
-// torch's float32 activations.
-func gelu(dst []float64, ff []float32) {
-	dst = dst[:len(ff)]
-	for i, f := range ff {
-		z := float64(f)
-		dst[i] = float64(float32(0.5 * z * (1 + math.Erf(z/math.Sqrt2))))
-	}
-}
-
-// parallelFor calls fn(worker, lo, hi) over [0, n) split into up to workers
-// contiguous chunks, concurrently when split is true and workers > 1.
-func parallelFor(n, workers int, split bool, fn func(w, lo, hi int)) {
-	if !split || workers <= 1 || n <= 1 {
-		fn(0, 0, n)
-		return
-	}
-	workers = min(workers, n)
-	var wg sync.WaitGroup
-	for w := range workers {
-		lo, hi := w*n/workers, (w+1)*n/workers
-		wg.Go(func() { fn(w, lo, hi) })
-	}
-	wg.Wait()
 }
 
 // Session decodes incrementally with a key/value cache: each appended token
@@ -376,35 +461,34 @@ func parallelFor(n, workers int, split bool, fn func(w, lo, hi int)) {
 // A Session is not safe for concurrent use; make one per goroutine.
 type Session struct {
 	m      *Model
-	n      int         // tokens in the cache
-	k, v   [][]float32 // per layer, [ContextLen, d]
-	x      []float32   // residual stream
-	h      []float64   // normalised input, then GELU output
+	n      int        // tokens in the cache
+	kv     []*kvCache // per layer
+	x      []float32  // residual stream
+	h      []float32  // normalised input, then GELU output
 	qkv    []float32
-	y      []float64
+	y      []float32
 	ff     []float32
-	att    []float64
+	att    *attnScratch
 	logits []float32
 }
 
 // NewSession returns an empty Session.
 func (m *Model) NewSession() *Session {
 	d, t := m.cfg.Dim, m.cfg.ContextLen
+	hd := d / m.cfg.Heads
 	s := &Session{
 		m:      m,
-		k:      make([][]float32, len(m.blocks)),
-		v:      make([][]float32, len(m.blocks)),
+		kv:     make([]*kvCache, len(m.blocks)),
 		x:      make([]float32, d),
-		h:      make([]float64, 4*d),
+		h:      make([]float32, 4*d),
 		qkv:    make([]float32, 3*d),
-		y:      make([]float64, d),
+		y:      make([]float32, d),
 		ff:     make([]float32, 4*d),
-		att:    make([]float64, t),
+		att:    newAttnScratch(hd, t),
 		logits: make([]float32, m.cfg.VocabSize),
 	}
 	for i := range m.blocks {
-		s.k[i] = make([]float32, t*d)
-		s.v[i] = make([]float32, t*d)
+		s.kv[i] = newKVCache(m.cfg.Heads, hd, t)
 	}
 	return s
 }
@@ -442,7 +526,6 @@ func (s *Session) step(id int, wantLogits bool) error {
 	m := s.m
 	cfg := m.cfg
 	d, heads := cfg.Dim, cfg.Heads
-	hd := d / heads
 	pos := s.n
 	if pos >= cfg.ContextLen {
 		return fmt.Errorf("%w: %d tokens", ErrContextFull, cfg.ContextLen)
@@ -454,64 +537,33 @@ func (s *Session) step(id int, wantLogits bool) error {
 	for i := range x {
 		x[i] = m.wte[id*d+i] + m.wpe[pos*d+i]
 	}
-	scale := 1 / math.Sqrt(float64(hd))
+	scale := attnScale(d / heads)
 	h := s.h[:d]
 	for li := range m.blocks {
 		b := &m.blocks[li]
-		layerNorm(h, x, b.ln1W, b.ln1B)
-		matmul(s.qkv, h, 1, b.attnW, b.attnB, false, 1)
-		copy(s.k[li][pos*d:(pos+1)*d], s.qkv[d:2*d])
-		copy(s.v[li][pos*d:(pos+1)*d], s.qkv[2*d:3*d])
-		attend(s.y, s.qkv[:d], s.k[li], s.v[li], d, pos+1, heads, scale, s.att)
-		matmul(x, s.y, 1, b.projW, b.projB, true, 1)
-		layerNorm(h, x, b.ln2W, b.ln2B)
-		matmul(s.ff, h, 1, b.fcW, b.fcB, false, 1)
-		gelu(s.h, s.ff)
-		matmul(x, s.h, 1, b.mlpW, b.mlpB, true, 1)
+		active.layerNorm(h, x, b.ln1W, b.ln1B)
+		b.attn.apply(s.qkv, h, 1, false, 1, nil)
+		s.kv[li].put(pos, s.qkv[d:2*d], s.qkv[2*d:3*d])
+		attendRows(s.y, d, s.qkv, 3*d, 1, pos, s.kv[li], scale, s.att)
+		b.proj.apply(x, s.y, 1, true, 1, nil)
+		active.layerNorm(h, x, b.ln2W, b.ln2B)
+		b.fc.apply(s.ff, h, 1, false, 1, nil)
+		active.gelu(s.h, s.ff)
+		b.mlp.apply(x, s.h, 1, true, 1, nil)
 	}
 	s.n++
 	if wantLogits {
-		layerNorm(h, x, m.lnfW, m.lnfB)
-		matmul(s.logits, h, 1, m.wte, nil, false, 1)
+		active.layerNorm(h, x, m.lnfW, m.lnfB)
+		m.lmHead.apply(s.logits, h, 1, false, 1, nil)
 	}
 	return nil
 }
 
-// layerNorm writes LayerNorm(x) with eps 1e-5 (biased variance, as torch) to
-// dst, each value rounded through float32 like torch's activations.
-func layerNorm(dst []float64, x, w, b []float32) {
-	var mean float64
-	for _, v := range x {
-		mean += float64(v)
+// layerNorms applies LayerNorm to each of rows rows of x into dst (both with
+// rows of len(w) values).
+func layerNorms(dst, x []float32, rows int, w, b []float32) {
+	d := len(w)
+	for i := range rows {
+		active.layerNorm(dst[i*d:(i+1)*d], x[i*d:(i+1)*d], w, b)
 	}
-	mean /= float64(len(x))
-	var variance float64
-	for _, v := range x {
-		dv := float64(v) - mean
-		variance += dv * dv
-	}
-	variance /= float64(len(x))
-	inv := 1 / math.Sqrt(variance+1e-5)
-	dst = dst[:len(x)]
-	for i, v := range x {
-		dst[i] = float64(float32((float64(v)-mean)*inv*float64(w[i]) + float64(b[i])))
-	}
-}
-
-// dot accumulates in float64 with four independent sums, so the loop is not
-// bound by the latency of one chain of additions.
-func dot(a, b []float32) float64 {
-	b = b[:len(a)]
-	var s0, s1, s2, s3 float64
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += float64(a[i]) * float64(b[i])
-		s1 += float64(a[i+1]) * float64(b[i+1])
-		s2 += float64(a[i+2]) * float64(b[i+2])
-		s3 += float64(a[i+3]) * float64(b[i+3])
-	}
-	for ; i < len(a); i++ {
-		s0 += float64(a[i]) * float64(b[i])
-	}
-	return (s0 + s1) + (s2 + s3)
 }
