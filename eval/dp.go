@@ -9,9 +9,11 @@ import (
 )
 
 // The exact optimum of a ReplenishTask with stationary demand (Poisson or
-// negative binomial, with or without promotions; see demand.go), by relative
-// value iteration on the long-run average cost, and the exact long-run cost
-// of any fixed policy from the stationary distribution of its Markov chain.
+// negative binomial, with or without promotions; see demand.go) or weekly
+// periodic demand (dp_periodic.go), by relative value iteration on the
+// long-run average cost, and the exact long-run cost of any fixed policy
+// from the stationary distribution of its Markov chain (stationary demand)
+// or by policy evaluation over the week (WeeklyCost).
 //
 // The state at the moment of decision (the end of a day) is x, the units on
 // hand (net inventory, negative for backorders, in the backlog variant), and
@@ -53,9 +55,15 @@ type DPSolution struct {
 	LeadTime, MaxOrder, MaxOnHand, MaxBackorder int
 	// Backlog is true for the backlog variant.
 	Backlog bool
+	// Periodic is true for weekly demand (see dp_periodic.go): the policy
+	// depends on the weekday, and the exact stationary analysis of fixed
+	// policies (Stationary) does not apply.
+	Periodic bool
 
 	m      dpModel
 	action []int32
+	weekly [][]int32 // by the decision's weekday, when Periodic
+	days   []dpModel // each weekday's chain, when Periodic
 }
 
 type dpModel struct {
@@ -73,11 +81,15 @@ type dpModel struct {
 func (m dpModel) nx() int { return m.M + m.B + 1 }
 
 // SolveDP computes the exact optimum of t, or returns ErrNoOptimum when
-// demand is not stationary (see demand.go) or the state space is too large.
+// demand is neither stationary nor weekly (see demand.go, dp_periodic.go)
+// or the state space is too large.
 func (t ReplenishTask) SolveDP(ctx context.Context) (*DPSolution, error) {
 	t = t.WithDefaults()
 	if err := t.Validate(); err != nil {
 		return nil, err
+	}
+	if periodicDemand(t.Demand) {
+		return t.solvePeriodicDP(ctx)
 	}
 	m, err := t.dpModel()
 	if err != nil {
@@ -293,7 +305,12 @@ func (s *DPSolution) state(history []tokenize.InventoryDay, today tokenize.Inven
 }
 
 // Policy returns the optimal policy as a Policy the simulator can play.
-func (s *DPSolution) Policy() Policy { return dpPolicy{s} }
+func (s *DPSolution) Policy() Policy {
+	if s.Periodic {
+		return weeklyPolicy{s}
+	}
+	return dpPolicy{s}
+}
 
 type dpPolicy struct{ s *DPSolution }
 
@@ -331,6 +348,9 @@ func (m dpModel) table(p Policy) []int32 {
 // orders), such as BaseStock, SS or Newsvendor, on the same truncated chain.
 // Orders are clipped to [0, MaxOrder].
 func (s *DPSolution) Stationary(ctx context.Context, p Policy) (Stationary, error) {
+	if s.Periodic {
+		return Stationary{}, fmt.Errorf("%w: weekly demand: fixed policies are simulated, not analysed exactly", ErrNoOptimum)
+	}
 	return s.m.stationary(ctx, s.m.table(p))
 }
 

@@ -206,12 +206,12 @@ func TestBacklogSimulator(t *testing.T) {
 }
 
 func TestRunReplenishWithoutExactChain(t *testing.T) {
-	res, err := RunReplenish(context.Background(), ReplenishTask{Demand: dataset.DemandProcess{Base: 5, WeeklyAmp: 0.3}, Seed: 4}, nil)
+	res, err := RunReplenish(context.Background(), ReplenishTask{Demand: dataset.DemandProcess{Base: 5, YearlyAmp: 0.3}, Seed: 4}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.OptimumCost != nil || res.OptimumNote == "" || res.Params["search"] != "simulated tuning paths" {
-		t.Errorf("periodic demand: optimum %v, note %q, search %v", res.OptimumCost, res.OptimumNote, res.Params["search"])
+		t.Errorf("yearly demand: optimum %v, note %q, search %v", res.OptimumCost, res.OptimumNote, res.Params["search"])
 	}
 	for _, p := range res.Policies {
 		if p.ExpectedCost != nil || p.CostCI95 <= 0 {

@@ -577,8 +577,9 @@ func runReplenish(ctx context.Context, t ReplenishTask, mk func(ReplenishSpec) (
 	}
 	var bestBS BaseStock
 	var bestSS SS
-	var refCost float64 // the optimum's expected cost, else the best base-stock's tuning cost
-	if dp != nil {
+	var refCost float64                     // the optimum's expected cost, else the best base-stock's tuning cost
+	exactChain := dp != nil && !dp.Periodic // fixed policies have an exact stationary cost
+	if exactChain {
 		var err error
 		if bestBS, _, err = dp.BestBaseStock(ctx); err != nil {
 			return TaskResult{}, err
@@ -592,6 +593,9 @@ func runReplenish(ctx context.Context, t ReplenishTask, mk func(ReplenishSpec) (
 		var err error
 		if bestBS, refCost, err = t.TuneBaseStock(ctx); err != nil {
 			return TaskResult{}, err
+		}
+		if dp != nil {
+			refCost = dp.Cost
 		}
 		if bestSS, _, err = t.TuneSS(ctx, bestBS.S); err != nil {
 			return TaskResult{}, err
@@ -651,7 +655,7 @@ func runReplenish(ctx context.Context, t ReplenishTask, mk func(ReplenishSpec) (
 		if err != nil {
 			return r, err
 		}
-		if dp != nil && exact {
+		if exactChain && exact {
 			st, err := dp.Stationary(ctx, p)
 			if err != nil {
 				return r, fmt.Errorf("policy %s: %w", p.Name(), err)

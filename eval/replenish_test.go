@@ -215,7 +215,7 @@ func TestDPOptimum(t *testing.T) {
 func TestSolveDPNoOptimum(t *testing.T) {
 	ctx := context.Background()
 	for name, task := range map[string]ReplenishTask{
-		"weekly":     {Demand: dataset.DemandProcess{Base: 5, WeeklyAmp: 0.2}},
+		"yearly":     {Demand: dataset.DemandProcess{Base: 5, WeeklyAmp: 0.2, YearlyAmp: 0.1}},
 		"dispersion": {Demand: dataset.DemandProcess{Base: 5, Dispersion: 1.5}},
 		"promo-high": {Demand: dataset.DemandProcess{Base: 20, PromoProb: 0.1, PromoLift: 4}},
 		"trend":      {Demand: dataset.DemandProcess{Base: 5, Trend: 0.1}},

@@ -89,7 +89,8 @@ func ReplenishTaskForSeries(world dataset.GenSummary, loc, sku string) (Replenis
 
 // DefaultWorldSeries picks the series a pipeline scores by default: the
 // first, in world order, whose logged policy is policy (any when empty) and
-// whose task has an exact optimum (stationary demand, lead time at most 3);
+// whose task has an exact optimum (stationary or weekly demand, lead time
+// at most 3);
 // failing that, the first whose logged policy is policy, scored against
 // searched baselines without an optimum. It reports false when no series
 // has that policy.
@@ -99,7 +100,7 @@ func DefaultWorldSeries(world dataset.GenSummary, policy string) (loc, sku strin
 			if policy != "" && s.Policy != policy {
 				continue
 			}
-			if exact && (s.LeadTime < 1 || s.LeadTime > 3 || checkExactDemand(s.Demand) != nil) {
+			if exact && (s.LeadTime < 1 || s.LeadTime > 3 || !exactOptimum(s.Demand)) {
 				continue
 			}
 			return s.Location, s.SKU, true
