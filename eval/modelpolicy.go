@@ -2,6 +2,7 @@ package eval
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -41,6 +42,11 @@ type ModelPolicy struct {
 	// logged lines state the cost their order led to. Zero or less leaves
 	// c7 out of today's line.
 	TargetCost7 int
+	// Median decodes the level as the median of the model's distribution
+	// over whole numbers 0..MaxMedianLevel (each scored digit by digit, up
+	// to the token that ends it, under the same digits-only constraint)
+	// instead of greedily token by token.
+	Median bool
 	// Preamble holds complete day lines (newline included) of the series'
 	// logged history, shown before the episode's days; the oldest lines
 	// leave the context first.
@@ -82,7 +88,7 @@ func (p *ModelPolicy) Fork() Policy {
 		return p
 	}
 	return &ModelPolicy{
-		Label: p.Label, Location: p.Location, SKU: p.SKU, LeadTime: p.LeadTime, MaxNewTokens: p.MaxNewTokens, TargetCost7: p.TargetCost7, Preamble: p.Preamble,
+		Label: p.Label, Location: p.Location, SKU: p.SKU, LeadTime: p.LeadTime, MaxNewTokens: p.MaxNewTokens, TargetCost7: p.TargetCost7, Preamble: p.Preamble, Median: p.Median,
 		model: p.model, ctxLen: p.ctxLen, tok: p.tok, session: p.model.NewSession(), digits: p.digits,
 	}
 }
@@ -213,6 +219,9 @@ func (p *ModelPolicy) decode(ids []int) (string, error) {
 	if p.digits == nil {
 		p.digits = newDigitVocab(p.tok, len(logits))
 	}
+	if p.Median {
+		return p.medianLevel(logits)
+	}
 	return p.digits.decode(logits, p.maxNew(), func(id int) ([]float32, error) {
 		l, err := p.session.Append(id)
 		if err == nil {
@@ -239,4 +248,69 @@ func argmax(v []float32) int {
 		}
 	}
 	return best
+}
+
+// MaxMedianLevel is the largest level Median decoding scores.
+const MaxMedianLevel = 127
+
+// medianLevel scores every level 0..MaxMedianLevel after the prompt (whose
+// next-token logits are first) and returns the median of their normalised
+// probabilities. The session is returned to the prompt's end.
+func (p *ModelPolicy) medianLevel(first []float32) (string, error) {
+	first = append([]float32(nil), first...) // the session may reuse its logits buffer
+	base := p.session.Len()
+	logp := func(logits []float32, id int, term bool) float64 {
+		// log of the allowed-set softmax: of id, or of all terminators.
+		mx := math.Inf(-1)
+		for _, a := range p.digits.ids {
+			if a < len(logits) {
+				mx = math.Max(mx, float64(logits[a]))
+			}
+		}
+		var z, num float64
+		for i, a := range p.digits.ids {
+			if a >= len(logits) {
+				continue
+			}
+			e := math.Exp(float64(logits[a]) - mx)
+			z += e
+			if (term && p.digits.term[i] && p.digits.digits[i] == "") || (!term && a == id) {
+				num += e
+			}
+		}
+		return math.Log(num / z)
+	}
+	scores := make([]float64, MaxMedianLevel+1)
+	for v := range scores {
+		ids := p.tok.Encode(strconv.Itoa(v))
+		lp, logits := 0.0, first
+		var err error
+		for _, id := range ids {
+			lp += logp(logits, id, false)
+			if logits, err = p.session.Append(id); err != nil {
+				p.session.Truncate(base)
+				return "", err
+			}
+		}
+		lp += logp(logits, -1, true)
+		p.session.Truncate(base)
+		scores[v] = lp
+	}
+	mx := math.Inf(-1)
+	for _, s := range scores {
+		mx = math.Max(mx, s)
+	}
+	var total float64
+	for i, s := range scores {
+		scores[i] = math.Exp(s - mx)
+		total += scores[i]
+	}
+	var cum float64
+	for v, w := range scores {
+		cum += w
+		if cum >= total/2 {
+			return strconv.Itoa(v), nil
+		}
+	}
+	return strconv.Itoa(MaxMedianLevel), nil
 }

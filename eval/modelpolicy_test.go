@@ -16,7 +16,8 @@ type scripted struct {
 	next   map[string]string // last token's text -> next token's text
 	ctxLen int
 	fed    []int
-	fedAll int // tokens fed over all calls, to see the prefix reuse
+	fedAll int     // tokens fed over all calls, to see the prefix reuse
+	sharp  float32 // the scripted token's logit; zero means 1
 }
 
 func (s *scripted) Len() int { return len(s.fed) }
@@ -40,6 +41,9 @@ func (s *scripted) Append(ids ...int) ([]float32, error) {
 	}
 	id, _ := s.tok.TokenID(nxt)
 	logits[id] = 1
+	if s.sharp != 0 {
+		logits[id] = s.sharp
+	}
 	return logits, nil
 }
 
@@ -162,4 +166,28 @@ func TestModelPolicyWithModel(t *testing.T) {
 		t.Errorf("%+v", r)
 	}
 	t.Logf("random model: %+v", r)
+}
+
+func TestModelPolicyMedianDecoding(t *testing.T) {
+	today := tokenize.InventoryDay{OnHand: 12, Pipeline: 6, Demand: 5} // position 13
+	next := map[string]string{"=": "2", "2": "0", "0": " "}          // states 20, then " ord"
+	p, s := scriptedPolicy(400, next)
+	s.sharp = 30 // all but certain
+	p.Median = true
+	if got := p.Order(nil, today); got != 7 || p.LastInvalid() {
+		t.Fatalf("order %d invalid %v, want 7 (level 20)", got, p.LastInvalid())
+	}
+	prompt := len(s.fed)
+	if want := len(p.cached); prompt != want {
+		t.Errorf("session left at %d tokens, the prompt has %d", prompt, want)
+	}
+	// A flat distribution over the levels 0..MaxMedianLevel has its median
+	// in the middle of the probability mass, far from greedy's pick.
+	flat, fs := scriptedPolicy(400, next)
+	fs.sharp = 1e-6
+	flat.Median = true
+	q := flat.Order(nil, tokenize.InventoryDay{})
+	if q <= 0 || q >= MaxMedianLevel {
+		t.Errorf("median of a near-flat distribution %d, want strictly inside (0, %d)", q, MaxMedianLevel)
+	}
 }

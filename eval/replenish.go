@@ -79,9 +79,10 @@ type ReplenishTask struct {
 	// TargetCost7 is the seven-day cost the agent is conditioned on: the c7
 	// field of today's prompt line, the outcome it is asked to achieve. Zero
 	// means tuned: the percentiles of the c7 its Preamble's lines carry
-	// (cost7Candidates, the outcomes the logged policy achieved) are each
-	// played on the tuning paths, never the evaluation paths, and the
-	// cheapest is kept, as the baselines' levels are searched (a
+	// (cost7Candidates, the outcomes the logged policy achieved), each with
+	// greedy and with median decoding (ReplenishSpec.Median), are played on
+	// the tuning paths, never the evaluation paths, and the cheapest is
+	// kept, as the baselines' levels are searched (a
 	// return-conditioned model does not simply get better the lower the
 	// target: one asked for outcomes its data rarely shows acts worse, see
 	// BENCHMARKS.md). Without a preamble zero means 7 x the optimum's exact
@@ -110,6 +111,16 @@ type ReplenishSpec struct {
 	TargetCost7 int
 	// Preamble is the series' logged history (ReplenishTask.Preamble).
 	Preamble []string
+	// Median asks for the level as the median of the model's distribution
+	// over levels rather than greedy decoding (ModelPolicy.Median).
+	Median bool
+}
+
+func decodeName(median bool) string {
+	if median {
+		return "median"
+	}
+	return "greedy"
 }
 
 // WithDefaults returns t with zero fields set to their defaults.
@@ -617,25 +628,30 @@ func runReplenish(ctx context.Context, t ReplenishTask, mk func(ReplenishSpec) (
 			if cands := cost7Candidates(t.Preamble); len(cands) > 0 {
 				// Like the baselines' levels, the target is tuned on the
 				// tuning paths, never on the evaluation paths.
+				// So is the decoding: greedy, or the median of the
+				// model's distribution over levels.
 				tuning := t.demandPaths(t.TuningEpisodes, tuningStream)
 				best, tried := math.Inf(1), map[string]float64{}
-				for _, c := range cands {
-					s := spec
-					s.TargetCost7 = c
-					p, err := mk(s)
-					if err != nil {
-						return TaskResult{}, err
-					}
-					r, err := t.evaluate(ctx, p, tuning)
-					if err != nil {
-						return TaskResult{}, err
-					}
-					tried[strconv.Itoa(c)] = r.CostPerDay
-					if r.CostPerDay < best {
-						best, spec.TargetCost7 = r.CostPerDay, c
+				for _, median := range []bool{false, true} {
+					for _, c := range cands {
+						s := spec
+						s.TargetCost7, s.Median = c, median
+						p, err := mk(s)
+						if err != nil {
+							return TaskResult{}, err
+						}
+						r, err := t.evaluate(ctx, p, tuning)
+						if err != nil {
+							return TaskResult{}, err
+						}
+						tried[decodeName(median)+"/"+strconv.Itoa(c)] = r.CostPerDay
+						if r.CostPerDay < best {
+							best, spec.TargetCost7, spec.Median = r.CostPerDay, c, median
+						}
 					}
 				}
 				res.Params["target_tuning_costs"] = tried
+				res.Params["decode"] = decodeName(spec.Median)
 			} else {
 				spec.TargetCost7 = int(math.Round(float64(dataset.Costs.HorizonDays) * refCost))
 			}

@@ -56,7 +56,7 @@ func ModelAgent(m *Model, tok Tokenizer, manifest string) Agent {
 			if err != nil {
 				return nil, err
 			}
-			p.Location, p.SKU, p.TargetCost7, p.Preamble = spec.Location, spec.SKU, spec.TargetCost7, spec.Preamble
+			p.Location, p.SKU, p.TargetCost7, p.Preamble, p.Median = spec.Location, spec.SKU, spec.TargetCost7, spec.Preamble, spec.Median
 			return p, nil
 		},
 		Echelon: func(leadTimes []int) (EchelonPolicy, error) {
