@@ -170,7 +170,7 @@ func TestModelPolicyWithModel(t *testing.T) {
 
 func TestModelPolicyMedianDecoding(t *testing.T) {
 	today := tokenize.InventoryDay{OnHand: 12, Pipeline: 6, Demand: 5} // position 13
-	next := map[string]string{"=": "2", "2": "0", "0": " "}          // states 20, then " ord"
+	next := map[string]string{"=": "2", "2": "0", "0": " "}            // states 20, then " ord"
 	p, s := scriptedPolicy(400, next)
 	s.sharp = 30 // all but certain
 	p.Median = true
