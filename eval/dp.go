@@ -131,24 +131,7 @@ func (t ReplenishTask) dpModel() (dpModel, error) {
 	if L >= 2 {
 		m.P1 = P / (A + 1)
 	}
-	m.pmf = demandPMF(t.Demand, M+B)
-	m.tail = make([]float64, M+B+2)
-	m.tail[0] = 1
-	for k := 1; k <= M+B+1; k++ {
-		m.tail[k] = math.Max(0, m.tail[k-1]-m.pmf[k-1])
-	}
-	m.cost = make([]float64, nx)
-	m.served = make([]float64, nx)
-	for y := -B; y <= M; y++ {
-		var over float64 // E[(y-D)+]
-		for k := 0; k < y; k++ {
-			over += float64(y-k) * m.pmf[k]
-		}
-		short := m.lambda - float64(y) + over // E[(D-y)+]
-		m.cost[y+B] = t.Holding*over + t.LostSale*math.Max(0, short)
-		m.served[y+B] = math.Max(0, m.lambda-short-float64(min(y, 0)))
-	}
-	return m, nil
+	return m.withDemand(t), nil
 }
 
 // next returns, for a state index and an order, the units y that meet

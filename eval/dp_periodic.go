@@ -72,7 +72,9 @@ func (t ReplenishTask) solvePeriodicDP(ctx context.Context) (*DPSolution, error)
 	return s, nil
 }
 
-// withDemand is m (its truncation) with t's demand and costs.
+// withDemand is m (its truncation) with t's demand and costs: the
+// distribution of a day's demand and the expected cost and sales of a day
+// met with y units, y in [-B, M].
 func (m dpModel) withDemand(t ReplenishTask) dpModel {
 	d := m
 	d.lambda = dailyMean(t.Demand)
