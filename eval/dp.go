@@ -160,29 +160,9 @@ func (m dpModel) iterate(ctx context.Context) (g, lo, hi float64, iters int, act
 				return 0, 0, 0, iters, nil, err
 			}
 		}
-		// e[y, rest]: expected cost of tomorrow met with y units, plus the
-		// value of the state it leaves, with rest still outstanding.
-		for y := -m.B; y <= m.M; y++ {
-			yi := y + m.B
-			for rest := 0; rest < m.P; rest++ {
-				acc := m.cost[yi] + m.tail[yi]*v[rest]
-				for k := 0; k < yi; k++ {
-					acc += m.pmf[k] * v[(yi-k)*m.P+rest]
-				}
-				e[yi*m.P+rest] = acc
-			}
-		}
-		for s := 0; s < n; s++ {
-			best, arg := math.Inf(1), 0
-			for a := 0; a <= m.A; a++ {
-				y, rest := m.next(s, a)
-				if c := e[(y+m.B)*m.P+rest]; c < best {
-					best, arg = c, a
-				}
-			}
-			tv[s] = best
-			action[s] = int32(arg)
-		}
+		// Tomorrow's expected cost plus the value of the state it leaves,
+		// minimised over the order (dp_periodic.go).
+		bellman(m, v, tv, e, action, nil)
 		lo, hi = math.Inf(1), math.Inf(-1)
 		for i := range tv {
 			diff := tv[i] - v[i]
