@@ -193,11 +193,16 @@ type Stationary struct {
 	States int
 }
 
+// lazyAfter is the number of power-method steps after which stationary
+// damps the chain (see there).
+const lazyAfter = 2000
+
 // stationary computes the stationary distribution of the chain under the
 // policy fixed (one order per state) by the power method, started from an
 // empty system (nothing on hand or outstanding) so that only the states the
-// policy reaches are ever touched. It fails when the policy's chain does not
-// settle (a periodic chain), which the policies here never produce.
+// policy reaches are ever touched. A chain that does not settle (a
+// periodic one: a base-stock level the demand can cycle around) is damped
+// after lazyAfter steps.
 func (m dpModel) stationary(ctx context.Context, fixed []int32) (Stationary, error) {
 	n := m.nx() * m.P
 	pi := make([]float64, n)
@@ -220,6 +225,15 @@ func (m dpModel) stationary(ctx context.Context, fixed []int32) (Stationary, err
 			nxt[rest] += p * m.tail[yi]
 			for k := 0; k < yi; k++ {
 				nxt[(yi-k)*m.P+rest] += p * m.pmf[k]
+			}
+		}
+		// A chain that has not settled after lazyAfter steps may be
+		// periodic (the distribution cycles); from then on step the lazy
+		// chain, (I + P)/2, which has the same stationary distribution and
+		// is aperiodic.
+		if it > lazyAfter {
+			for i := range nxt {
+				nxt[i] = (nxt[i] + pi[i]) / 2
 			}
 		}
 		var diff, total float64

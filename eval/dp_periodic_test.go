@@ -77,3 +77,26 @@ func TestPeriodicDPBeatsEveryBaseStock(t *testing.T) {
 		}
 	}
 }
+
+// A lead time of 3 at mean 5.93 (series S04/P001 of the demo world) has a
+// base-stock chain whose power method cycled without settling; the lazy
+// chain settles it, so every reference gets its exact cost.
+func TestStationarySettlesPeriodicChains(t *testing.T) {
+	res, err := RunReplenish(context.Background(), ReplenishTask{LeadTime: 3, Demand: dataset.DemandProcess{Base: 5.925973838427325}, Episodes: 2, Days: 40}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range res.Policies {
+		if p.ExpectedCost == nil {
+			t.Errorf("%s has no exact cost", p.Name)
+		}
+	}
+	if res.OptimumExpectedCost == nil {
+		t.Fatal("no optimum")
+	}
+	for _, p := range res.Policies {
+		if p.ExpectedCost != nil && *p.ExpectedCost < *res.OptimumExpectedCost-1e-9 {
+			t.Errorf("%s's exact cost %.6f is below the optimum %.6f", p.Name, *p.ExpectedCost, *res.OptimumExpectedCost)
+		}
+	}
+}
