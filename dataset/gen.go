@@ -234,6 +234,7 @@ type series struct {
 	dayCost []int
 	// param and leadTime are PolicyParam and LeadTime as extras values.
 	param, leadTime string
+	seed            uint64 // GenConfig.Seed, for PerturbedZ
 }
 
 // generator holds the state of one Generate run.
@@ -322,10 +323,12 @@ type generator struct {
 // must last the L days until the next order can arrive: L days is the
 // protection period (not L+1, as when orders are placed before the day's
 // sales). Half the series are near-optimal
-// ("base_stock", z in [1.0, 1.6]), some are perturbed ("base_stock_z", z in
-// [0, 3]) and some noisy ("base_stock_noisy", z in [0.8, 1.4] and the order
-// multiplied by 1+0.3*N(0,1)), so that the logged decisions are good but
-// not uniform.
+// ("base_stock", z in [1.0, 1.6]), some are perturbed ("base_stock_z": a
+// new z drawn uniformly from [0, 3] every week, PerturbedZ, so that one
+// series logs good and bad levels side by side and their realised costs
+// tell them apart; PolicyParam is the range's top, 3) and some noisy
+// ("base_stock_noisy", z in [0.8, 1.4] and the order multiplied by
+// 1+0.3*N(0,1)), so that the logged decisions are good but not uniform.
 //
 // The outcome of each logged decision is recorded with it, so that a model
 // can be conditioned on the cost it should achieve. A day's cost is, with
@@ -448,7 +451,8 @@ func newGenerator(cfg GenConfig, outDir string) *generator {
 			case u >= 0.8:
 				policy, z = PolicyBaseStockNoisy, 0.8+0.6*setup.Float64()
 			case u >= 0.5:
-				policy, z = PolicyBaseStockPerturbed, 3*setup.Float64()
+				setup.Float64() // drawn as before, so later series' set-ups are unchanged
+				policy, z = PolicyBaseStockPerturbed, 3 // the week's z comes from PerturbedZ
 			}
 			z = math.Round(z*1000) / 1000
 			s := &series{
@@ -463,6 +467,7 @@ func newGenerator(cfg GenConfig, outDir string) *generator {
 					UnitCost:    math.Round(g.prices[k]*60) / 100,
 				},
 				idx:      idx,
+				seed:     cfg.Seed,
 				demand:   rand.New(rand.NewPCG(cfg.Seed, 0x10000+uint64(idx))),
 				ops:      rand.New(rand.NewPCG(cfg.Seed, 0x20000+uint64(idx))),
 				dayCost:  make([]int, Costs.HorizonDays+1),
@@ -482,7 +487,26 @@ func (s *series) orderUpTo(day int) int {
 	for j := 1; j <= s.LeadTime; j++ {
 		mu += s.Demand.Mean(day + j)
 	}
-	return int(math.Round(mu + s.PolicyParam*math.Sqrt(mu)))
+	z := s.PolicyParam
+	if s.Policy == PolicyBaseStockPerturbed {
+		z = PerturbedZ(s.seed, s.idx, day/7)
+	}
+	return int(math.Round(mu + z*math.Sqrt(mu)))
+}
+
+// PerturbedZ is the safety factor of the perturbed policy ("base_stock_z")
+// of series idx (its place in world.json's series) in week week (days
+// 7*week .. 7*week+6 of the world) of a world generated with seed: uniform
+// on [0, 3], rounded to 0.001, a pure function so that the generator's
+// shadow series and any reader agree.
+func PerturbedZ(seed uint64, idx, week int) float64 {
+	x := seed ^ uint64(idx)<<32 ^ uint64(week)*0x9e3779b97f4a7c15
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return math.Round(3*float64(x>>11)/(1<<53)*1000) / 1000
 }
 
 // Times are microseconds since the world's start (cfg.Start, a UTC midnight).

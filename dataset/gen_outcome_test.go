@@ -217,3 +217,34 @@ func TestGenConfigForEvents(t *testing.T) {
 		t.Error("ForEvents(0) succeeded")
 	}
 }
+
+// TestPerturbedZ checks the perturbed policy's weekly safety factor: a pure
+// function, uniform on [0, 3] (mean 1.5, variance 0.75: over 2,000 weeks
+// the sample mean is within 0.1 of 1.5, more than 5 standard errors), and
+// different for other series and seeds.
+func TestPerturbedZ(t *testing.T) {
+	const n = 2000
+	var sum, sumSq float64
+	for w := range n {
+		z := dataset.PerturbedZ(7, 3, w)
+		if z < 0 || z > 3 || z != dataset.PerturbedZ(7, 3, w) {
+			t.Fatalf("week %d: z %v", w, z)
+		}
+		sum += z
+		sumSq += z * z
+	}
+	mean := sum / n
+	variance := sumSq/n - mean*mean
+	if math.Abs(mean-1.5) > 0.1 || math.Abs(variance-0.75) > 0.1 {
+		t.Errorf("mean %.3f variance %.3f, want about 1.5 and 0.75", mean, variance)
+	}
+	same := 0
+	for w := range 100 {
+		if dataset.PerturbedZ(7, 3, w) == dataset.PerturbedZ(7, 4, w) || dataset.PerturbedZ(7, 3, w) == dataset.PerturbedZ(8, 3, w) {
+			same++
+		}
+	}
+	if same > 2 {
+		t.Errorf("%d of 100 weeks share z across series or seeds", same)
+	}
+}

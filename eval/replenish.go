@@ -691,8 +691,9 @@ func runReplenish(ctx context.Context, t ReplenishTask, mk func(ReplenishSpec) (
 	bestKey := math.Inf(1)
 	var best PolicyResult
 	for _, b := range []Policy{bestBS, bestSS, nv, logging, t.NaiveBaseStock()} {
-		// A noisy logged policy has no deterministic chain: it is simulated only.
-		r, err := play(b, b != Policy(logging) || !logging.noisy)
+		// A noisy or weekly logged policy has no stationary chain on the
+		// DP's state: it is simulated only.
+		r, err := play(b, b != Policy(logging) || !(logging.noisy || logging.weekly))
 		if err != nil {
 			return TaskResult{}, err
 		}

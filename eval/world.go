@@ -21,6 +21,11 @@ type LoggedPolicy struct {
 	Policy string `json:"policy"`
 	// Z is the safety factor (dataset.Series.PolicyParam).
 	Z float64 `json:"z"`
+	// Seed and Index locate the series in its world (GenConfig.Seed, its
+	// place in world.json) for the perturbed policy's weekly z
+	// (dataset.PerturbedZ).
+	Seed  uint64 `json:"seed,omitempty"`
+	Index int    `json:"index,omitempty"`
 }
 
 // loggedNoise is the relative standard deviation of the noisy logged
@@ -36,6 +41,12 @@ type loggedRef struct {
 	S     int
 	noisy bool
 	label string
+	// weekly: the perturbed policy, whose level is mu + z*sqrt(mu) with z
+	// dataset.PerturbedZ(seed, index, week) in the episode's week.
+	weekly bool
+	mu     float64
+	seed   uint64
+	index  int
 }
 
 // Name implements Policy.
@@ -46,7 +57,12 @@ func (p loggedRef) OrderUpTo() int { return p.S }
 
 // Order implements Policy.
 func (p loggedRef) Order(history []tokenize.InventoryDay, today tokenize.InventoryDay) int {
-	q := max(0, p.S-today.Position())
+	S := p.S
+	if p.weekly {
+		z := dataset.PerturbedZ(p.seed, p.index, len(history)/7)
+		S = int(math.Round(p.mu + z*math.Sqrt(p.mu)))
+	}
+	q := max(0, S-today.Position())
 	if p.noisy && q > 0 {
 		rng := rand.New(rand.NewPCG(uint64(len(history)), uint64(today.OnHand)<<40^uint64(today.Pipeline)<<20^uint64(today.Demand)))
 		q = max(0, int(math.Round(float64(q)*(1+loggedNoise*rng.NormFloat64()))))
@@ -61,6 +77,14 @@ func (t ReplenishTask) logged() loggedRef {
 		lp = *t.Logged
 	}
 	bs := t.LoggingPolicy(lp.Z)
+	if lp.Policy == dataset.PolicyBaseStockPerturbed {
+		var mu float64
+		for d := 1; d <= t.LeadTime; d++ {
+			mu += t.Demand.Mean(d)
+		}
+		return loggedRef{S: bs.S, weekly: true, mu: mu, seed: lp.Seed, index: lp.Index,
+			label: fmt.Sprintf("logged-%s(z weekly in [0,%g])", lp.Policy, lp.Z)}
+	}
 	return loggedRef{S: bs.S, noisy: lp.Policy == dataset.PolicyBaseStockNoisy,
 		label: fmt.Sprintf("logged-%s(z=%g,S=%d)", lp.Policy, lp.Z, bs.S)}
 }
@@ -70,14 +94,14 @@ func (t ReplenishTask) logged() loggedRef {
 // with the world's cost model. The task's other fields (episodes, days,
 // seed) keep their defaults; set them on the result.
 func ReplenishTaskForSeries(world dataset.GenSummary, loc, sku string) (ReplenishTask, error) {
-	for _, s := range world.Series {
+	for i, s := range world.Series {
 		if s.Location != loc || s.SKU != sku {
 			continue
 		}
 		t := ReplenishTask{
 			Demand: s.Demand, LeadTime: s.LeadTime, Location: s.Location, SKU: s.SKU,
 			Holding: float64(world.Costs.Holding), LostSale: float64(world.Costs.LostSale),
-			Logged: &LoggedPolicy{Policy: s.Policy, Z: s.PolicyParam},
+			Logged: &LoggedPolicy{Policy: s.Policy, Z: s.PolicyParam, Seed: world.Config.Seed, Index: i},
 		}
 		if t.Holding == 0 && t.LostSale == 0 {
 			t.Holding, t.LostSale = float64(dataset.Costs.Holding), float64(dataset.Costs.LostSale)

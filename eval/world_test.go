@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/supplyline/supplyline/dataset"
 	"github.com/supplyline/supplyline/tokenize"
@@ -181,7 +182,8 @@ func TestReplenishTaskForSeries(t *testing.T) {
 // generator logged, day by day, from the day's snapshot.
 func TestLoggedPolicyReproducesTheWorld(t *testing.T) {
 	dir := t.TempDir()
-	world, err := dataset.Generate(context.Background(), dataset.GenConfig{Seed: 11, Days: 40, Stationary: true, EcomOrdersPerDay: -1}, dir)
+	world, err := dataset.Generate(context.Background(), dataset.GenConfig{Seed: 11, Days: 40, Stationary: true, EcomOrdersPerDay: -1,
+		Start: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,8 +207,11 @@ func TestLoggedPolicyReproducesTheWorld(t *testing.T) {
 			orders[k] += int(e.Quantity)
 		}
 	}
-	checked := 0
+	checked, perturbed := 0, 0
 	for _, s := range world.Series {
+		if s.Policy == dataset.PolicyBaseStockPerturbed {
+			perturbed++
+		}
 		if s.Demand.WeeklyAmp != 0 {
 			t.Fatalf("%s/%s: stationary world has weekly amplitude %g", s.Location, s.SKU, s.Demand.WeeklyAmp)
 		}
@@ -223,14 +228,17 @@ func TestLoggedPolicyReproducesTheWorld(t *testing.T) {
 				continue
 			}
 			day := tokenize.InventoryDay{OnHand: snap.OnHandStart, Pipeline: snap.PipelineStart, Demand: snap.Demand, Lost: snap.Lost}
-			if got, want := ref.Order(nil, day), orders[k]; got != want {
+			// The history's length is the day's index in the world: the
+			// perturbed policy's week comes from it.
+			history := make([]tokenize.InventoryDay, int(snap.Day.Sub(world.Config.Start).Hours()/24))
+			if got, want := ref.Order(history, day), orders[k]; got != want {
 				t.Fatalf("%s/%s on %s (%s): eval's logged policy orders %d, the world logged %d", k.loc, k.sku, k.day, ref.Name(), got, want)
 			}
 			checked++
 		}
 	}
-	if checked < 100 {
-		t.Fatalf("only %d decisions checked", checked)
+	if checked < 100 || perturbed == 0 {
+		t.Fatalf("only %d decisions checked, %d perturbed series", checked, perturbed)
 	}
 }
 
