@@ -451,8 +451,10 @@ func newGenerator(cfg GenConfig, outDir string) *generator {
 			case u >= 0.8:
 				policy, z = PolicyBaseStockNoisy, 0.8+0.6*setup.Float64()
 			case u >= 0.5:
-				setup.Float64() // drawn as before, so later series' set-ups are unchanged
-				policy, z = PolicyBaseStockPerturbed, 3 // the week's z comes from PerturbedZ
+				// z is drawn as before, so later series' set-ups are
+				// unchanged; the week's z comes from PerturbedZ.
+				setup.Float64()
+				policy, z = PolicyBaseStockPerturbed, 3
 			}
 			z = math.Round(z*1000) / 1000
 			s := &series{
