@@ -386,29 +386,17 @@ func (t EchelonTask) simulate(p EchelonPolicy, demand []int) echelonEpisode {
 
 // evaluate plays p over paths in parallel and sums the scored days in path order.
 func (t EchelonTask) evaluate(ctx context.Context, p EchelonPolicy, paths [][]int) (PolicyResult, error) {
-	r := PolicyResult{Name: p.Name()}
-	eps := make([]echelonEpisode, len(paths))
-	err := forEach(ctx, len(paths), t.Workers, func(i int) error {
-		q := p
+	fork := func(p EchelonPolicy) EchelonPolicy {
 		if f, ok := p.(EchelonForker); ok {
-			q = f.Fork()
+			return f.Fork()
 		}
-		eps[i] = t.simulate(q, paths[i])
-		eps[i].days = nil
-		if er, ok := q.(ErrReporter); ok && er.Err() != nil {
-			return fmt.Errorf("policy %s: %w", p.Name(), er.Err())
-		}
-		return nil
-	})
-	if err != nil {
-		return r, err
+		return p
 	}
-	totals := make([]episodeTotals, len(eps))
-	for i, ep := range eps {
-		totals[i] = episodeTotals{days: ep.scoredDays, demand: ep.scoredDemand, served: ep.scoredOnDay,
+	return playPaths(ctx, t.Workers, p, p.Name(), paths, fork, func(q EchelonPolicy, demand []int) episodeTotals {
+		ep := t.simulate(q, demand)
+		return episodeTotals{days: ep.scoredDays, demand: ep.scoredDemand, served: ep.scoredOnDay,
 			holding: ep.holding, penalty: ep.backorder, invalid: ep.invalid, capped: ep.capped, decisions: ep.decisions}
-	}
-	return summarise(r, totals), nil
+	})
 }
 
 // Evaluate scores p on the task's evaluation paths.

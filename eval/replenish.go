@@ -379,29 +379,37 @@ func (t ReplenishTask) simulate(p Policy, demand []int) episode {
 // goroutines, and sums the scored days in path order. t must have its
 // defaults applied.
 func (t ReplenishTask) evaluate(ctx context.Context, p Policy, paths [][]int) (PolicyResult, error) {
-	r := PolicyResult{Name: p.Name()}
-	eps := make([]episode, len(paths))
-	err := forEach(ctx, len(paths), t.Workers, func(i int) error {
-		q := p
+	fork := func(p Policy) Policy {
 		if f, ok := p.(Forker); ok {
-			q = f.Fork()
+			return f.Fork()
 		}
-		eps[i] = t.simulate(q, paths[i])
-		eps[i].days = nil
-		if er, ok := q.(ErrReporter); ok && er.Err() != nil {
-			return fmt.Errorf("policy %s: %w", p.Name(), er.Err())
+		return p
+	}
+	return playPaths(ctx, t.Workers, p, p.Name(), paths, fork, func(q Policy, demand []int) episodeTotals {
+		ep := t.simulate(q, demand)
+		return episodeTotals{days: ep.scoredDays, demand: ep.scoredDemand, served: ep.scoredSold,
+			holding: ep.holding, penalty: ep.lostCost, invalid: ep.invalid, capped: ep.capped, decisions: ep.decisions}
+	})
+}
+
+// playPaths plays one episode per demand path on up to workers goroutines,
+// each on fork(p) (a fresh policy for policies that keep state), and sums
+// the episodes in path order, so the result does not depend on workers. A
+// policy that reports an error (ErrReporter) after its episode fails it.
+func playPaths[P any](ctx context.Context, workers int, p P, name string, paths [][]int, fork func(P) P, play func(P, []int) episodeTotals) (PolicyResult, error) {
+	totals := make([]episodeTotals, len(paths))
+	err := forEach(ctx, len(paths), workers, func(i int) error {
+		q := fork(p)
+		totals[i] = play(q, paths[i])
+		if er, ok := any(q).(ErrReporter); ok && er.Err() != nil {
+			return fmt.Errorf("policy %s: %w", name, er.Err())
 		}
 		return nil
 	})
 	if err != nil {
-		return r, err
+		return PolicyResult{Name: name}, err
 	}
-	totals := make([]episodeTotals, len(eps))
-	for i, ep := range eps {
-		totals[i] = episodeTotals{days: ep.scoredDays, demand: ep.scoredDemand, served: ep.scoredSold,
-			holding: ep.holding, penalty: ep.lostCost, invalid: ep.invalid, capped: ep.capped, decisions: ep.decisions}
-	}
-	return summarise(r, totals), nil
+	return summarise(PolicyResult{Name: name}, totals), nil
 }
 
 // episodeTotals is what one simulated episode contributes to a policy's score.
