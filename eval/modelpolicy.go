@@ -63,6 +63,7 @@ type ModelPolicy struct {
 	err     error
 	prefix  string
 	digits  *digitVocab // the tokens decoding may pick; shared by forks
+	levels  [][]int     // the token ids of each level 0..MaxMedianLevel, for Median; shared by forks
 }
 
 // NewModelPolicy returns a ModelPolicy for m with tokenizer tok, which must
@@ -76,7 +77,7 @@ func NewModelPolicy(m *Model, tok Tokenizer, leadTime int) (*ModelPolicy, error)
 		return nil, fmt.Errorf("%w: %s is id %d, model vocabulary is %d", ErrTokenRange, tokenize.DocStart, id, m.VocabSize())
 	}
 	return &ModelPolicy{LeadTime: leadTime, model: m, ctxLen: m.ContextLen(), tok: tok, session: m.NewSession(),
-		digits: newDigitVocab(tok, m.VocabSize())}, nil
+		digits: newDigitVocab(tok, m.VocabSize()), levels: levelTokens(tok)}, nil
 }
 
 // Fork implements Forker: a policy with the same settings and its own
@@ -89,7 +90,7 @@ func (p *ModelPolicy) Fork() Policy {
 	}
 	return &ModelPolicy{
 		Label: p.Label, Location: p.Location, SKU: p.SKU, LeadTime: p.LeadTime, MaxNewTokens: p.MaxNewTokens, TargetCost7: p.TargetCost7, Preamble: p.Preamble, Median: p.Median,
-		model: p.model, ctxLen: p.ctxLen, tok: p.tok, session: p.model.NewSession(), digits: p.digits,
+		model: p.model, ctxLen: p.ctxLen, tok: p.tok, session: p.model.NewSession(), digits: p.digits, levels: p.levels,
 	}
 }
 
@@ -280,9 +281,11 @@ func (p *ModelPolicy) medianLevel(first []float32) (string, error) {
 		}
 		return math.Log(num / z)
 	}
+	if p.levels == nil {
+		p.levels = levelTokens(p.tok)
+	}
 	scores := make([]float64, MaxMedianLevel+1)
-	for v := range scores {
-		ids := p.tok.Encode(strconv.Itoa(v))
+	for v, ids := range p.levels {
 		lp, logits := 0.0, first
 		var err error
 		for _, id := range ids {
@@ -313,4 +316,13 @@ func (p *ModelPolicy) medianLevel(first []float32) (string, error) {
 		}
 	}
 	return strconv.Itoa(MaxMedianLevel), nil
+}
+
+// levelTokens are the token ids of each level 0..MaxMedianLevel.
+func levelTokens(tok Tokenizer) [][]int {
+	levels := make([][]int, MaxMedianLevel+1)
+	for v := range levels {
+		levels[v] = tok.Encode(strconv.Itoa(v))
+	}
+	return levels
 }

@@ -77,13 +77,23 @@ const LoggingZ = 1.3
 // stationary demand only.
 func (t ReplenishTask) LoggingPolicy(z float64) BaseStock {
 	t = t.WithDefaults()
+	s := orderUpTo(t.protectionMean(), z)
+	return BaseStock{S: s, Label: fmt.Sprintf("logging-base-stock(z=%g,S=%d)", z, s)}
+}
+
+// protectionMean is the mean demand over the L days after a decision, the
+// protection period of the world's logged base-stock policies.
+func (t ReplenishTask) protectionMean() float64 {
 	var mu float64
 	for d := 1; d <= t.LeadTime; d++ {
 		mu += t.Demand.Mean(d)
 	}
-	s := int(math.Round(mu + z*math.Sqrt(mu)))
-	return BaseStock{S: s, Label: fmt.Sprintf("logging-base-stock(z=%g,S=%d)", z, s)}
+	return mu
 }
+
+// orderUpTo is the world's base-stock level for mean demand mu over the
+// protection period and safety factor z: round(mu + z*sqrt(mu)).
+func orderUpTo(mu, z float64) int { return int(math.Round(mu + z*math.Sqrt(mu))) }
 
 // BestBaseStock searches every level S from 0 to MaxOrder on the exact
 // stationary cost and returns the cheapest (the smallest among ties) with

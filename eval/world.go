@@ -59,8 +59,7 @@ func (p loggedRef) OrderUpTo() int { return p.S }
 func (p loggedRef) Order(history []tokenize.InventoryDay, today tokenize.InventoryDay) int {
 	S := p.S
 	if p.weekly {
-		z := dataset.PerturbedZ(p.seed, p.index, len(history)/7)
-		S = int(math.Round(p.mu + z*math.Sqrt(p.mu)))
+		S = orderUpTo(p.mu, dataset.PerturbedZ(p.seed, p.index, len(history)/7))
 	}
 	q := max(0, S-today.Position())
 	if p.noisy && q > 0 {
@@ -78,11 +77,7 @@ func (t ReplenishTask) logged() loggedRef {
 	}
 	bs := t.LoggingPolicy(lp.Z)
 	if lp.Policy == dataset.PolicyBaseStockPerturbed {
-		var mu float64
-		for d := 1; d <= t.LeadTime; d++ {
-			mu += t.Demand.Mean(d)
-		}
-		return loggedRef{S: bs.S, weekly: true, mu: mu, seed: lp.Seed, index: lp.Index,
+		return loggedRef{S: bs.S, weekly: true, mu: t.protectionMean(), seed: lp.Seed, index: lp.Index,
 			label: fmt.Sprintf("logged-%s(z weekly in [0,%g])", lp.Policy, lp.Z)}
 	}
 	return loggedRef{S: bs.S, noisy: lp.Policy == dataset.PolicyBaseStockNoisy,
