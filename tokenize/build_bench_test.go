@@ -27,27 +27,36 @@ import (
 func BenchmarkBuild(b *testing.B) {
 	evs := benchBuildEvents(b)
 	cutoff := testStart.AddDate(0, 0, benchBuildDays(b)*3/4)
+	benchBuildProcs(b, BuildConfig{Events: evs, Cutoff: cutoff, VocabSize: 2048, InputHash: "bench"}, len(evs), buildPeakRSS)
+}
+
+// benchBuildProcs times Build of cfg (OutDir set per run) on one core and
+// on all, reporting text MB/s, events/s and events per CPU-second for
+// events input events, and peak RSS through rss.
+func benchBuildProcs(b *testing.B, cfg BuildConfig, events int, rss func(b *testing.B, procs int)) {
 	for _, procs := range []int{1, runtime.NumCPU()} {
 		b.Run(fmt.Sprintf("procs=%d", procs), func(b *testing.B) {
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-			out := filepath.Join(b.TempDir(), "out")
+			cfg := cfg
+			cfg.OutDir = filepath.Join(b.TempDir(), "out")
 			var m Manifest
 			var err error
 			c0 := cpuSeconds()
 			for b.Loop() {
 				b.StopTimer()
-				os.RemoveAll(out)
+				os.RemoveAll(cfg.OutDir)
 				b.StartTimer()
-				if m, err = Build(context.Background(), BuildConfig{Events: evs, OutDir: out, Cutoff: cutoff, VocabSize: 2048, InputHash: "bench"}); err != nil {
+				if m, err = Build(context.Background(), cfg); err != nil {
 					b.Fatal(err)
 				}
 			}
 			text := m.Bytes[SplitTrain] + m.Bytes[SplitVal]
 			b.SetBytes(text)
-			b.ReportMetric(float64(len(evs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
-			b.ReportMetric(float64(len(evs))*float64(b.N)/(cpuSeconds()-c0), "events/cpu-s")
-			b.ReportMetric(float64(text)/float64(len(evs)), "text-B/event")
-			buildPeakRSS(b, procs)
+			b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			b.ReportMetric(float64(events)*float64(b.N)/(cpuSeconds()-c0), "events/cpu-s")
+			b.ReportMetric(float64(events), "events")
+			b.ReportMetric(float64(text)/float64(events), "text-B/event")
+			rss(b, procs)
 		})
 	}
 }
@@ -65,30 +74,9 @@ func BenchmarkBuild(b *testing.B) {
 func BenchmarkBuildCanonical(b *testing.B) {
 	world, events := benchWorld(b)
 	cutoff := testStart.AddDate(0, 0, benchBuildDays(b)*3/4)
-	for _, procs := range []int{1, runtime.NumCPU()} {
-		b.Run(fmt.Sprintf("procs=%d", procs), func(b *testing.B) {
-			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-			out := filepath.Join(b.TempDir(), "out")
-			var m Manifest
-			var err error
-			c0 := cpuSeconds()
-			for b.Loop() {
-				b.StopTimer()
-				os.RemoveAll(out)
-				b.StartTimer()
-				if m, err = Build(context.Background(), BuildConfig{CanonicalDir: world, OutDir: out, Cutoff: cutoff, VocabSize: 2048, InputHash: "bench"}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			text := m.Bytes[SplitTrain] + m.Bytes[SplitVal]
-			b.SetBytes(text)
-			b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
-			b.ReportMetric(float64(events)*float64(b.N)/(cpuSeconds()-c0), "events/cpu-s")
-			b.ReportMetric(float64(events), "events")
-			b.ReportMetric(float64(text)/float64(events), "text-B/event")
-			peakrss.Report(b, "TestBuildCanonicalPeakRSSHelper", procs, buildRSSHelperEnv+"="+b.TempDir(), buildRSSWorldEnv+"="+world)
-		})
-	}
+	benchBuildProcs(b, BuildConfig{CanonicalDir: world, Cutoff: cutoff, VocabSize: 2048, InputHash: "bench"}, int(events), func(b *testing.B, procs int) {
+		peakrss.Report(b, "TestBuildCanonicalPeakRSSHelper", procs, buildRSSHelperEnv+"="+b.TempDir(), buildRSSWorldEnv+"="+world)
+	})
 }
 
 // benchWorld generates BenchmarkBuildCanonical's world into a temporary
