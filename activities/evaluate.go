@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -72,6 +73,24 @@ type EvalOptions struct {
 	Episodes int `json:"episodes,omitempty"`
 }
 
+// ReplenishTask is the replenish task o describes: a series of the world
+// when World is set, else eval's default. With canonicalDir and cutoff set
+// (a run's ingest output and its split), the agent's prompt starts with the
+// series' last PreambleDays logged days before cutoff. Errors in o wrap
+// eval.ErrInvalidConfig.
+func (o EvalOptions) ReplenishTask(ctx context.Context, canonicalDir string, cutoff time.Time) (eval.ReplenishTask, error) {
+	task, err := o.replenishTask()
+	if err != nil {
+		return task, err
+	}
+	if task.Location != "" && canonicalDir != "" && !cutoff.IsZero() {
+		if task.Preamble, err = seriesPreamble(ctx, canonicalDir, task.Location, task.SKU, cutoff, PreambleDays); err != nil {
+			return task, err
+		}
+	}
+	return task, nil
+}
+
 // replenishTask builds the replenish task of o: a series of the world when
 // World is set, else eval's default.
 func (o EvalOptions) replenishTask() (eval.ReplenishTask, error) {
@@ -123,14 +142,12 @@ func (a *Activities) Evaluate(ctx context.Context, in EvaluateInput) (EvaluateOu
 	activity.RecordHeartbeat(ctx, "evaluating")
 	cfg := eval.Config{CheckpointDir: in.CheckpointDir, ShardManifest: in.ShardManifest, RunID: in.RunID, Backend: in.Backend,
 		Tasks: in.Options.Tasks}
-	task, err := in.Options.replenishTask()
-	if err != nil {
+	task, err := in.Options.ReplenishTask(ctx, in.CanonicalDir, in.Cutoff)
+	if errors.Is(err, eval.ErrInvalidConfig) {
 		return EvaluateOutput{}, permanent(ErrTypeInvalidConfig, err)
 	}
-	if task.Location != "" && in.CanonicalDir != "" && !in.Cutoff.IsZero() {
-		if task.Preamble, err = seriesPreamble(ctx, in.CanonicalDir, task.Location, task.SKU, in.Cutoff, PreambleDays); err != nil {
-			return EvaluateOutput{}, err
-		}
+	if err != nil {
+		return EvaluateOutput{}, err
 	}
 	cfg.Replenish = task
 	cfg.Replenish.Seed = in.Seed

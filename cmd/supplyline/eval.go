@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/supplyline/supplyline/activities"
 	"github.com/supplyline/supplyline/eval"
 )
 
@@ -29,8 +30,14 @@ func runEval(ctx context.Context, args []string, out io.Writer) error {
 	dir := fs.String("out", ".", "directory for scorecard.json, scorecard.md and the PNG charts")
 	fs.StringVar(&cfg.ETA.EventsDir, "events", "", "canonical events for the eta task: an import or ingest output directory")
 	fs.StringVar(&cfg.ETA.SellersFile, "sellers", "", "CSV of seller_id,seller_state for the eta task's route baseline (Olist's olist_sellers_dataset.csv)")
-	cutoff := fs.String("eta-cutoff", "", "eta train/test cutoff, RFC 3339 or YYYY-MM-DD (default: at 80% of the orders)")
-	fs.Int64Var(&cfg.Replenish.Seed, "seed", 0, "seed of the simulators' demand paths")
+	cutoff := fs.String("eta-cutoff", "", "eta train/test cutoff, RFC 3339 or YYYY-MM-DD (default: --cutoff, else at 80% of the orders)")
+	var opts activities.EvalOptions
+	fs.StringVar(&opts.World, "world", "", "world.json of the generated world: replenish plays one of its series")
+	fs.StringVar(&opts.Series, "series", "", "the world's series, LOCATION/SKU (default: the first with an exact optimum)")
+	canonical := fs.String("canonical", "", "the run's ingest output (day partitions): the replenish agent's prompt starts with its series' logged days before --cutoff")
+	runCutoff := fs.String("cutoff", "", "the run's train/validation split, RFC 3339 or YYYY-MM-DD (the shard manifest's cutoff)")
+	var seed int64
+	fs.Int64Var(&seed, "seed", 0, "seed of the simulators' demand paths")
 	fs.IntVar(&cfg.Replenish.Episodes, "episodes", 0, "replenish episodes (0 = default)")
 	fs.IntVar(&cfg.HeldOutMaxTokens, "heldout-tokens", 0, "validation tokens scored by next-event (0 = default 20000; negative skips next-event)")
 	if err := fs.Parse(args); err != nil {
@@ -39,21 +46,27 @@ func runEval(ctx context.Context, args []string, out io.Writer) error {
 	if cfg.CheckpointDir == "" || cfg.ShardManifest == "" {
 		return errors.New("eval: --checkpoint and --shards are required")
 	}
-	if *cutoff != "" {
-		t, err := time.Parse(time.RFC3339, *cutoff)
-		if err != nil {
-			if t, err = time.Parse(time.DateOnly, *cutoff); err != nil {
-				return fmt.Errorf("eval: --eta-cutoff %q is not RFC 3339 or YYYY-MM-DD", *cutoff)
-			}
-		}
-		cfg.ETA.Cutoff = t.UTC()
+	split, err := parseCutoff("--cutoff", *runCutoff)
+	if err != nil {
+		return err
 	}
+	if cfg.ETA.Cutoff, err = parseCutoff("--eta-cutoff", *cutoff); err != nil {
+		return err
+	}
+	if cfg.ETA.Cutoff.IsZero() {
+		cfg.ETA.Cutoff = split
+	}
+	opts.Episodes = cfg.Replenish.Episodes
+	if cfg.Replenish, err = opts.ReplenishTask(ctx, *canonical, split); err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	cfg.Replenish.Seed = seed
 	for _, t := range strings.Split(*tasks, ",") {
 		if t = strings.TrimSpace(t); t != "" {
 			cfg.Tasks = append(cfg.Tasks, t)
 		}
 	}
-	cfg.MultiEchelon.Seed = cfg.Replenish.Seed
+	cfg.MultiEchelon.Seed = seed
 	sc, err := eval.Evaluate(ctx, cfg)
 	if err != nil {
 		return err
@@ -91,4 +104,18 @@ func runEval(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "chart: %s\n", c)
 	}
 	return nil
+}
+
+// parseCutoff reads an RFC 3339 time or a date; "" is the zero time.
+func parseCutoff(flagName, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		if t, err = time.Parse(time.DateOnly, s); err != nil {
+			return time.Time{}, fmt.Errorf("eval: %s %q is not RFC 3339 or YYYY-MM-DD", flagName, s)
+		}
+	}
+	return t.UTC(), nil
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/supplyline/supplyline/dataset"
 	"github.com/supplyline/supplyline/eval"
 	"github.com/supplyline/supplyline/tokenize"
 )
@@ -167,5 +168,42 @@ func TestEvalWritesScorecard(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(outDir, chart)); err != nil || !strings.Contains(out.String(), "chart: "+filepath.Join(outDir, chart)) {
 			t.Errorf("chart %s: %v", chart, err)
 		}
+	}
+}
+
+// TestEvalPlaysAWorldSeries scores replenish on a series of a generated
+// world, its prompt starting with the series' logged days before the cutoff.
+func TestEvalPlaysAWorldSeries(t *testing.T) {
+	ckpt, shards := evalFixture(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	world := filepath.Join(dir, "world")
+	if _, err := dataset.Generate(ctx, dataset.GenConfig{Seed: 2, Days: 30, Stores: 2, SKUs: 2, Stationary: true, EcomOrdersPerDay: -1}, world); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dataset.Ingest(ctx, dataset.IngestConfig{Inputs: []string{world}, OutDir: filepath.Join(dir, "ingest")}); err != nil {
+		t.Fatal(err)
+	}
+	outDir := filepath.Join(dir, "sc")
+	var out bytes.Buffer
+	args := []string{"eval", "--checkpoint", ckpt, "--shards", shards, "--out", outDir, "--tasks", "replenish", "--episodes", "2", "--seed", "5",
+		"--world", filepath.Join(world, "world.json"), "--series", "S02/P002", "--canonical", filepath.Join(dir, "ingest", "events"), "--cutoff", "2024-01-25"}
+	if err := Run(ctx, args, &out); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(outDir, "scorecard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sc eval.Scorecard
+	if err := json.Unmarshal(b, &sc); err != nil {
+		t.Fatal(err)
+	}
+	p := sc.Tasks[0].Params
+	if p["location"] != "S02" || p["sku"] != "P002" || p["preamble_days"] != float64(24) || !strings.HasPrefix(sc.Tasks[0].LoggingPolicy, "logged-") {
+		t.Errorf("replenish params %v, logging policy %q: want series S02/P002 with 24 preamble days (Jan 1-24)", p, sc.Tasks[0].LoggingPolicy)
+	}
+	if err := Run(ctx, []string{"eval", "--checkpoint", ckpt, "--shards", shards, "--out", outDir, "--series", "S02/P002"}, &out); err == nil || !strings.Contains(err.Error(), "eval.world") {
+		t.Errorf("--series without --world: %v", err)
 	}
 }
