@@ -165,16 +165,7 @@ func (p *ModelPolicy) prompt(history []tokenize.InventoryDay, today tokenize.Inv
 	// Lines are the preamble then the episode's days; from indexes them.
 	pre := len(p.Preamble)
 	encode := func(from int) []int {
-		var b strings.Builder
-		b.WriteString(p.prefix)
-		for i := from; i < pre; i++ {
-			b.WriteString(p.Preamble[i])
-		}
-		for _, d := range history[max(from-pre, 0):] {
-			b.WriteString(tokenize.FormatDay(d))
-		}
-		b.WriteString(tokenize.FormatDayPrompt(today))
-		return p.tok.Encode(b.String())
+		return p.tok.Encode(p.body(history, from) + tokenize.FormatDayPrompt(today))
 	}
 	// Start from the previous window: a day later it needs at most a line or
 	// two dropped, so this costs one or two encodings rather than a search.
@@ -201,8 +192,42 @@ func (p *ModelPolicy) prompt(history []tokenize.InventoryDay, today tokenize.Inv
 	return ids, len(ids) <= budget
 }
 
+// body is the prompt's text before today's line: the header, then the
+// preamble and history lines from line from on.
+func (p *ModelPolicy) body(history []tokenize.InventoryDay, from int) string {
+	var b strings.Builder
+	b.WriteString(p.prefix)
+	pre := len(p.Preamble)
+	for i := from; i < pre; i++ {
+		b.WriteString(p.Preamble[i])
+	}
+	for _, d := range history[max(from-pre, 0):] {
+		b.WriteString(tokenize.FormatDay(d))
+	}
+	return b.String()
+}
+
 // decode feeds ids, reusing the cached prefix, and greedily decodes digits.
 func (p *ModelPolicy) decode(ids []int) (string, error) {
+	logits, err := p.feed(ids)
+	if err != nil {
+		return "", err
+	}
+	if p.Median {
+		return p.medianLevel(logits)
+	}
+	return p.digits.decode(logits, p.maxNew(), func(id int) ([]float32, error) {
+		l, err := p.session.Append(id)
+		if err == nil {
+			p.cached = append(p.cached, id)
+		}
+		return l, err
+	})
+}
+
+// feed brings the session to ids, reusing the longest cached prefix, and
+// returns the next-token logits after the last id.
+func (p *ModelPolicy) feed(ids []int) ([]float32, error) {
 	n := 0
 	for n < len(ids) && n < len(p.cached) && ids[n] == p.cached[n] {
 		n++
@@ -215,21 +240,12 @@ func (p *ModelPolicy) decode(ids []int) (string, error) {
 	logits, err := p.session.Append(ids[n:]...)
 	if err != nil {
 		p.cached = p.cached[:p.session.Len()]
-		return "", err
+		return nil, err
 	}
 	if p.digits == nil {
 		p.digits = newDigitVocab(p.tok, len(logits))
 	}
-	if p.Median {
-		return p.medianLevel(logits)
-	}
-	return p.digits.decode(logits, p.maxNew(), func(id int) ([]float32, error) {
-		l, err := p.session.Append(id)
-		if err == nil {
-			p.cached = append(p.cached, id)
-		}
-		return l, err
-	})
+	return logits, nil
 }
 
 func isSpecial(s string) bool {
@@ -258,6 +274,34 @@ const MaxMedianLevel = 127
 // next-token logits are first) and returns the median of their normalised
 // probabilities. The session is returned to the prompt's end.
 func (p *ModelPolicy) medianLevel(first []float32) (string, error) {
+	if p.levels == nil {
+		p.levels = levelTokens(p.tok)
+	}
+	probs, err := p.numberProbs(first, p.levels)
+	if err != nil {
+		return "", err
+	}
+	return strconv.Itoa(quantile(probs, 0.5)), nil
+}
+
+// quantile is the smallest index whose cumulative probability reaches q.
+func quantile(probs []float64, q float64) int {
+	var cum float64
+	for v, w := range probs {
+		cum += w
+		if cum >= q {
+			return v
+		}
+	}
+	return len(probs) - 1
+}
+
+// numberProbs scores each number after the prompt, given as its token ids
+// (values[v] are the tokens of v), digit by digit under the digits-only
+// constraint and up to the token that ends it, and returns their
+// probabilities normalised over values. first are the next-token logits at
+// the prompt's end; the session is returned there.
+func (p *ModelPolicy) numberProbs(first []float32, values [][]int) ([]float64, error) {
 	first = append([]float32(nil), first...) // the session may reuse its logits buffer
 	base := p.session.Len()
 	logp := func(logits []float32, id int, term bool) float64 {
@@ -281,18 +325,15 @@ func (p *ModelPolicy) medianLevel(first []float32) (string, error) {
 		}
 		return math.Log(num / z)
 	}
-	if p.levels == nil {
-		p.levels = levelTokens(p.tok)
-	}
-	scores := make([]float64, MaxMedianLevel+1)
-	for v, ids := range p.levels {
+	scores := make([]float64, len(values))
+	for v, ids := range values {
 		lp, logits := 0.0, first
 		var err error
 		for _, id := range ids {
 			lp += logp(logits, id, false)
 			if logits, err = p.session.Append(id); err != nil {
 				p.session.Truncate(base)
-				return "", err
+				return nil, err
 			}
 		}
 		lp += logp(logits, -1, true)
@@ -308,14 +349,10 @@ func (p *ModelPolicy) medianLevel(first []float32) (string, error) {
 		scores[i] = math.Exp(s - mx)
 		total += scores[i]
 	}
-	var cum float64
-	for v, w := range scores {
-		cum += w
-		if cum >= total/2 {
-			return strconv.Itoa(v), nil
-		}
+	for i := range scores {
+		scores[i] /= total
 	}
-	return strconv.Itoa(MaxMedianLevel), nil
+	return scores, nil
 }
 
 // levelTokens are the token ids of each level 0..MaxMedianLevel.

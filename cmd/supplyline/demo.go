@@ -53,7 +53,7 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 	// both.
 	gen := dataset.GenConfig{Seed: uint64(*seed), Stationary: true}
 	if *olist != "" {
-		gen.Start, gen.Days = time.Date(2018, 1, 1, 0, 0, 0, 0, time.UTC), 240
+		gen.Start, gen.Days = time.Date(2017, 1, 1, 0, 0, 0, 0, time.UTC), 605
 	}
 	sum, err := dataset.Generate(ctx, gen, events)
 	if err != nil {
