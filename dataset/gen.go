@@ -130,8 +130,9 @@ type CostModel struct {
 	Holding int `json:"holding"`
 	// LostSale is the cost of one unit of demand not served.
 	LostSale int `json:"lost_sale"`
-	// HorizonDays is the number of days after a decision that
-	// replenishment_ordered's realised_cost_7d sums.
+	// HorizonDays is the number of days that replenishment_ordered's
+	// realised_cost_7d sums: those the order can change, from the day it
+	// is due to arrive (the decision's day plus the lead time L) on.
 	HorizonDays int `json:"horizon_days"`
 }
 
@@ -139,7 +140,11 @@ type CostModel struct {
 var Costs = CostModel{Holding: 1, LostSale: 9, HorizonDays: 7}
 
 // ExtraRealisedCost is the extras key of replenishment_ordered holding the
-// cost the decision went on to realise over the next Costs.HorizonDays days.
+// cost the decision went on to realise over the Costs.HorizonDays days from
+// the order's due day on: days t+L..t+L+HorizonDays-1 for a decision on day
+// t with lead time L. The days before the order is due are left out: their
+// cost was settled by earlier orders, and would only add noise to the
+// outcome of this one.
 const ExtraRealisedCost = "realised_cost_7d"
 
 // Series is one (store, SKU) inventory series of a generated world.
@@ -249,7 +254,7 @@ type generator struct {
 	ecom     *rand.Rand
 	seq      int64
 	// ahead is a copy of the world's inventory series, drawn from the same
-	// seeds, that Generate runs Costs.HorizonDays days ahead of series, so
+	// seeds, that Generate runs aheadDays days ahead of series, so
 	// that a decision's realised cost is known on the day it is made; nil
 	// in a dry run.
 	ahead *generator
@@ -335,8 +340,10 @@ type generator struct {
 // the CostModel Costs (eval's defaults: Holding 1, LostSale 9),
 // Holding × on hand at its end + LostSale × units lost that day. The
 // replenishment_ordered of day t has extras realised_cost_7d (decimal
-// integer, ExtraRealisedCost), the sum of the costs of days t+1..t+7, and
-// has no such key when day t+7 is past the last day. world.json gives the
+// integer, ExtraRealisedCost), the sum of the costs of days t+L..t+L+6,
+// the seven days from the one its order is due on (L the lead time; the
+// days before are priced by earlier orders), and has no such key when day
+// t+L+6 is past the last day. world.json gives the
 // cost model (GenSummary.Costs) and each series' totals over the whole
 // world (Series.RealisedHoldingCost, RealisedLostSaleCost).
 //
@@ -356,7 +363,7 @@ type generator struct {
 // Memory: a day's file is written as soon as the day is simulated. The
 // realised costs of its decisions are already known then, because a
 // second copy of every inventory series, drawn from the same seeds and so
-// identical, runs Costs.HorizonDays days ahead and keeps each series' cost
+// identical, runs aheadDays days ahead and keeps each series' cost
 // of the last days. Held in memory are the events of the day being
 // simulated and the later e-commerce steps of the journeys under way (at
 // most about 16 days of orders), as 48-byte records (genEvent) that become
@@ -375,8 +382,9 @@ func Generate(ctx context.Context, cfg GenConfig, outDir string) (GenSummary, er
 	g.ahead.dryRun = true
 	// The shadow series run horizon days ahead: when day d is simulated,
 	// they have simulated day d+horizon, so the costs of days
-	// d+1..d+horizon, which price day d's decisions, are known.
-	horizon := Costs.HorizonDays
+	// d+L..d+L+Costs.HorizonDays-1, which price day d's decisions, are
+	// known for every lead time L.
+	horizon := g.aheadDays()
 	for day := range min(horizon, g.cfg.Days) {
 		g.ahead.simulateSeries(day)
 	}
@@ -472,13 +480,16 @@ func newGenerator(cfg GenConfig, outDir string) *generator {
 				seed:     cfg.Seed,
 				demand:   rand.New(rand.NewPCG(cfg.Seed, 0x10000+uint64(idx))),
 				ops:      rand.New(rand.NewPCG(cfg.Seed, 0x20000+uint64(idx))),
-				dayCost:  make([]int, Costs.HorizonDays+1),
 				param:    strconv.FormatFloat(z, 'f', -1, 64),
 				leadTime: itoa(leadTimes[st]),
 			}
 			s.onHand = s.orderUpTo(0)
 			g.series = append(g.series, s)
 		}
+	}
+	// Each series keeps the costs of the days its shadow has run ahead.
+	for _, s := range g.series {
+		s.dayCost = make([]int, g.aheadDays()+1)
 	}
 	return g
 }
@@ -669,16 +680,28 @@ func (s *series) realise(day, lost int) {
 	s.dayCost[day%len(s.dayCost)] = holding + lostCost
 }
 
+// aheadDays is how far the shadow series run ahead: far enough for the
+// longest lead time's horizon.
+func (g *generator) aheadDays() int {
+	lead := 1
+	for _, s := range g.series {
+		lead = max(lead, s.LeadTime)
+	}
+	return Costs.HorizonDays + lead - 1
+}
+
 // realisedCost is the cost s goes on to realise over the Costs.HorizonDays
-// days after its decision at the end of day, from its shadow in g.ahead;
+// days from the due day of its decision at the end of day (day+L..
+// day+L+HorizonDays-1, ExtraRealisedCost), from its shadow in g.ahead;
 // false when that horizon runs past the last day, or in a dry run.
 func (g *generator) realisedCost(s *series, day int) (int, bool) {
-	if g.ahead == nil || day+Costs.HorizonDays >= g.cfg.Days {
+	first, last := day+s.LeadTime, day+s.LeadTime+Costs.HorizonDays-1
+	if g.ahead == nil || last >= g.cfg.Days {
 		return 0, false
 	}
 	shadow := g.ahead.series[s.idx]
 	cost := 0
-	for d := day + 1; d <= day+Costs.HorizonDays; d++ {
+	for d := first; d <= last; d++ {
 		cost += shadow.dayCost[d%len(shadow.dayCost)]
 	}
 	return cost, true

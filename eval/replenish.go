@@ -346,11 +346,12 @@ func (t ReplenishTask) simulate(p Policy, demand []int) episode {
 			ep.lostCost += t.LostSale * float64(short)
 		}
 		// As in the synthetic world's logs, a decision's realised cost over
-		// the next horizon days is known once they are over: today
-		// completes the one made horizon days ago.
-		if k := d - horizon; k >= 0 {
+		// the horizon days from its order's due day on (days k+L..
+		// k+L+horizon-1) is known once they are over: today completes the
+		// one made L+horizon-1 days ago.
+		if k := d - L - horizon + 1; k >= 0 {
 			var c float64
-			for _, x := range costs[k+1 : d+1] {
+			for _, x := range costs[k+L : d+1] {
 				c += x
 			}
 			ep.days[k].Cost7, ep.days[k].HasCost7 = int(math.Round(c)), true

@@ -25,34 +25,38 @@ func (r *recorder) Order(history []tokenize.InventoryDay, today tokenize.Invento
 }
 
 func TestSimulationStatesRealisedCost7(t *testing.T) {
-	task := ReplenishTask{Days: 40, Seed: 5}.WithDefaults()
-	demand := task.demandPaths(1, evalStream)[0]
-	r := &recorder{}
-	ep := task.simulate(r, demand)
-	if len(r.seen) != task.Days {
-		t.Fatalf("%d decisions, want %d", len(r.seen), task.Days)
-	}
-	dayCost := func(d tokenize.InventoryDay) float64 {
-		return task.Holding*float64(max(endOnHand(d), 0)) + task.LostSale*float64(d.Lost)
-	}
 	checked := 0
-	for today, hist := range r.seen {
-		for k, d := range hist {
-			known := k+7 <= today // today's cost is known when it decides
-			if d.HasCost7 != known {
-				t.Fatalf("day %d: history day %d HasCost7=%v, want %v", today, k, d.HasCost7, known)
+	for _, lead := range []int{1, 3} {
+		task := ReplenishTask{Days: 40, Seed: 5, LeadTime: lead}.WithDefaults()
+		demand := task.demandPaths(1, evalStream)[0]
+		r := &recorder{}
+		ep := task.simulate(r, demand)
+		if len(r.seen) != task.Days {
+			t.Fatalf("L=%d: %d decisions, want %d", lead, len(r.seen), task.Days)
+		}
+		dayCost := func(d tokenize.InventoryDay) float64 {
+			return task.Holding*float64(max(endOnHand(d), 0)) + task.LostSale*float64(d.Lost)
+		}
+		for today, hist := range r.seen {
+			for k, d := range hist {
+				// The outcome covers days k+L..k+L+6; today's cost is
+				// known when it decides.
+				known := k+lead+6 <= today
+				if d.HasCost7 != known {
+					t.Fatalf("L=%d day %d: history day %d HasCost7=%v, want %v", lead, today, k, d.HasCost7, known)
+				}
+				if !known {
+					continue
+				}
+				var want float64
+				for j := k + lead; j <= k+lead+6; j++ {
+					want += dayCost(ep.days[j])
+				}
+				if d.Cost7 != int(math.Round(want)) {
+					t.Fatalf("L=%d day %d: history day %d Cost7=%d, want %v", lead, today, k, d.Cost7, want)
+				}
+				checked++
 			}
-			if !known {
-				continue
-			}
-			var want float64
-			for j := k + 1; j <= k+7; j++ {
-				want += dayCost(ep.days[j])
-			}
-			if d.Cost7 != int(math.Round(want)) {
-				t.Fatalf("day %d: history day %d Cost7=%d, want %v", today, k, d.Cost7, want)
-			}
-			checked++
 		}
 	}
 	if checked == 0 {

@@ -19,7 +19,9 @@ import (
 // 5: inventory day lines gain pos, c7 and up (the order-up-to decision).
 // 6: documents in build order (key hash, key, text) instead of key order,
 // as the streaming build writes them.
-const BuilderVersion = 6
+// 7: a line's c7 is kept on the train side only when its days, from the
+// order's due day on (dataset.ExtraRealisedCost), end before the cutoff.
+const BuilderVersion = 7
 
 // CacheKey is the content address of a build: the same inputs and config
 // give the same bytes, so they can share one cache entry. It is empty when

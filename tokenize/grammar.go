@@ -28,8 +28,9 @@ var SpecialTokens = []string{DocStart, DocEnd}
 // demand not served, pos the inventory position after the day's sales (oh
 // minus units sold plus pipe, derived from the fields before it: what a
 // base-stock policy orders up from), then the outcome c7, the cost the
-// day's decision went on to realise over the next seven days (holding plus
-// lost sales, dataset.ExtraRealisedCost; left out when it is not known, for
+// day's decision went on to realise over the seven days from the day its
+// order is due on, days lt..lt+6 after it (holding plus lost sales,
+// dataset.ExtraRealisedCost; left out when it is not known, for
 // example when those days are after the train/val cutoff), and last the
 // decision: up, the inventory position the day's order brings it up to
 // (pos + ord), then ord, the units ordered at the end of the day, which
@@ -56,7 +57,8 @@ type InventoryDay struct {
 	Demand   int
 	Lost     int
 	// Cost7 is the decision's realised (or, in a prompt, targeted) cost over
-	// the next seven days; it is rendered only when HasCost7 is set.
+	// the seven days from its order's due day on; it is rendered only when
+	// HasCost7 is set.
 	Cost7    int
 	HasCost7 bool
 	Order    int

@@ -282,16 +282,21 @@ func renderInventory(loc, sku string, evs []*dataset.Event, cutoff time.Time, st
 		if !last.Before(cutoff) {
 			s = 1
 		}
-		// The outcome covers days d+1..d+7: a train line carries it only
+		// The outcome covers days d+L..d+L+6 (L the lead time the decision
+		// states; dataset.ExtraRealisedCost): a train line carries it only
 		// when all of them end before the cutoff, so that train text holds
-		// nothing learnt at or after it.
-		if s == 1 || !time.Unix((d+8)*86400, 0).After(cutoff) {
-			for _, e := range dd.orders {
-				if c, ok := extraInt(e, dataset.ExtraRealisedCost); ok {
-					line.Cost7, line.HasCost7 = c, true
-					break
-				}
+		// nothing learnt at or after it. An outcome without a lead time
+		// cannot be placed and is left out.
+		for _, e := range dd.orders {
+			c, ok := extraInt(e, dataset.ExtraRealisedCost)
+			if !ok {
+				continue
 			}
+			lt, ok := extraInt(e, ExtraLeadTimeDays)
+			if ok && lt >= 0 && (s == 1 || !time.Unix((d+int64(lt+dataset.Costs.HorizonDays))*86400, 0).After(cutoff)) {
+				line.Cost7, line.HasCost7 = c, true
+			}
+			break
 		}
 		sd := &sides[s]
 		if !sd.hasLT {

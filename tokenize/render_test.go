@@ -92,21 +92,28 @@ func TestRender(t *testing.T) {
 			unrendered: map[string]int64{},
 		},
 		{
-			// Day 0's outcome covers days 1..7, which end before a cutoff on
-			// day 8, so train keeps it; day 1's covers day 8 and is dropped
-			// from train; val lines keep theirs.
+			// An outcome covers the seven days from the order's due day:
+			// days L..L+6 after the decision. With a cutoff on day 9, day
+			// 0's (L = 2: days 2..8) and day 1's (L = 1: days 2..8) end
+			// before it and train keeps them; day 2's (L = 2: days 4..10)
+			// reaches past it and is dropped, as is day 3's, which states
+			// no lead time to place it by; val lines keep theirs.
 			name:   "realised cost c7 only where its seven days end before the cutoff",
-			cutoff: testStart.AddDate(0, 0, 8),
+			cutoff: testStart.AddDate(0, 0, 9),
 			events: []dataset.Event{
 				snap(0, 23, "12", "6", "5", "0"), withCost(reorder(0, 23, 8, "2"), "38"),
-				snap(1, 23, "7", "14", "9", "2"), withCost(reorder(1, 23, 1, "2"), "41"),
-				snap(8, 23, "3", "4", "5", "2"), withCost(reorder(8, 23, 9, "2"), "44"),
+				snap(1, 23, "7", "14", "9", "2"), withCost(reorder(1, 23, 1, "1"), "41"),
+				snap(2, 23, "8", "10", "4", "0"), withCost(reorder(2, 23, 2, "2"), "47"),
+				snap(3, 23, "9", "6", "3", "0"), withCost(reorder(3, 23, 0, ""), "50"),
+				snap(9, 23, "3", "4", "5", "2"), withCost(reorder(9, 23, 9, "2"), "44"),
 			},
-			train: []Document{{Key: "inv/S01/P003", Events: 4, Text: "inv loc=S01 sku=P003 lt=2\n" +
+			train: []Document{{Key: "inv/S01/P003", Events: 8, Text: "inv loc=S01 sku=P003 lt=2\n" +
 				"w=0 oh=12 pipe=6 dem=5 lost=0 pos=13 c7=38 up=21 ord=8\n" +
-				"w=1 oh=7 pipe=14 dem=9 lost=2 pos=14 up=15 ord=1\n"}},
+				"w=1 oh=7 pipe=14 dem=9 lost=2 pos=14 c7=41 up=15 ord=1\n" +
+				"w=2 oh=8 pipe=10 dem=4 lost=0 pos=14 up=16 ord=2\n" +
+				"w=3 oh=9 pipe=6 dem=3 lost=0 pos=12 up=12 ord=0\n"}},
 			val: []Document{{Key: "inv/S01/P003", Events: 2, Text: "inv loc=S01 sku=P003 lt=2\n" +
-				"w=1 oh=3 pipe=4 dem=5 lost=2 pos=4 c7=44 up=13 ord=9\n"}},
+				"w=2 oh=3 pipe=4 dem=5 lost=2 pos=4 c7=44 up=13 ord=9\n"}},
 			unrendered: map[string]int64{},
 		},
 		{
