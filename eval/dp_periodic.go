@@ -39,30 +39,9 @@ func dayProcess(d dataset.DemandProcess, p int) dataset.DemandProcess {
 
 // solvePeriodicDP solves t (defaults applied, valid) for weekly demand.
 func (t ReplenishTask) solvePeriodicDP(ctx context.Context) (*DPSolution, error) {
-	// The busiest weekday sets the truncation for all.
-	busiest := 0
-	for p := 1; p < periodLen; p++ {
-		if t.Demand.Mean(p) > t.Demand.Mean(busiest) {
-			busiest = p
-		}
-	}
-	top := t
-	top.Demand = dayProcess(t.Demand, busiest)
-	base, err := top.dpModel()
+	base, days, err := t.periodicModels()
 	if err != nil {
 		return nil, err
-	}
-	if float64(base.nx())*float64(base.P)*float64(base.A+1+base.nx()/2)*periodLen > 4*maxDPWork {
-		return nil, fmt.Errorf("%w: weekly demand with lead time %d and orders up to %d is too large a program", ErrNoOptimum, t.LeadTime, base.A)
-	}
-	days := make([]dpModel, periodLen)
-	for p := range days {
-		day := t
-		day.Demand = dayProcess(t.Demand, p)
-		if err := checkExactDemand(day.Demand); err != nil {
-			return nil, err
-		}
-		days[p] = base.withDemand(day)
 	}
 	s := &DPSolution{LeadTime: base.L, MaxOrder: base.A, MaxOnHand: base.M, MaxBackorder: base.B, Backlog: t.Backlog, m: base, Periodic: true, days: days}
 	s.Cost, s.Lower, s.Upper, s.Iterations, s.weekly, err = iterateWeek(ctx, days)
@@ -211,16 +190,51 @@ func (s *DPSolution) WeeklyCost(ctx context.Context, p Policy) (float64, error) 
 	return g, err
 }
 
-// exactOptimum reports whether the DP solves d exactly: stationary, or
-// weekly with every weekday exact.
-func exactOptimum(d dataset.DemandProcess) bool {
-	if periodicDemand(d) {
-		for p := 0; p < periodLen; p++ {
-			if checkExactDemand(dayProcess(d, p)) != nil {
-				return false
-			}
+// periodicModels builds the weekday chains of t's weekly program, or
+// returns ErrNoOptimum when a weekday's demand is not exact or the program
+// is too large.
+func (t ReplenishTask) periodicModels() (dpModel, []dpModel, error) {
+	// The busiest weekday sets the truncation for all.
+	busiest := 0
+	for p := 1; p < periodLen; p++ {
+		if t.Demand.Mean(p) > t.Demand.Mean(busiest) {
+			busiest = p
 		}
-		return true
 	}
-	return checkExactDemand(d) == nil
+	top := t
+	top.Demand = dayProcess(t.Demand, busiest)
+	base, err := top.dpModel()
+	if err != nil {
+		return dpModel{}, nil, err
+	}
+	if float64(base.nx())*float64(base.P)*float64(base.A+1+base.nx()/2)*periodLen > 4*maxDPWork {
+		return dpModel{}, nil, fmt.Errorf("%w: weekly demand with lead time %d and orders up to %d is too large a program", ErrNoOptimum, t.LeadTime, base.A)
+	}
+	days := make([]dpModel, periodLen)
+	for p := range days {
+		day := t
+		day.Demand = dayProcess(t.Demand, p)
+		if err := checkExactDemand(day.Demand); err != nil {
+			return dpModel{}, nil, err
+		}
+		days[p] = base.withDemand(day)
+	}
+	return base, days, nil
+}
+
+// hasExactOptimum reports whether SolveDP can solve t exactly: its demand
+// is exact (stationary, or weekly with every weekday exact) and its
+// program is within the size caps. It builds the chains, it does not
+// iterate them.
+func (t ReplenishTask) hasExactOptimum() bool {
+	t = t.WithDefaults()
+	if t.Validate() != nil {
+		return false
+	}
+	if periodicDemand(t.Demand) {
+		_, _, err := t.periodicModels()
+		return err == nil
+	}
+	_, err := t.dpModel()
+	return err == nil
 }

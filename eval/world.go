@@ -109,7 +109,7 @@ func ReplenishTaskForSeries(world dataset.GenSummary, loc, sku string) (Replenis
 // DefaultWorldSeries picks the series a pipeline scores by default: the
 // first, in world order, whose logged policy is policy (any when empty) and
 // whose task has an exact optimum (stationary or weekly demand, lead time
-// at most 3);
+// at most 3, and a program within the DP's size caps);
 // failing that, the first whose logged policy is policy, scored against
 // searched baselines without an optimum. It reports false when no series
 // has that policy.
@@ -119,8 +119,14 @@ func DefaultWorldSeries(world dataset.GenSummary, policy string) (loc, sku strin
 			if policy != "" && s.Policy != policy {
 				continue
 			}
-			if exact && (s.LeadTime < 1 || s.LeadTime > 3 || !exactOptimum(s.Demand)) {
+			if exact && (s.LeadTime < 1 || s.LeadTime > 3) {
 				continue
+			}
+			if exact {
+				t, err := ReplenishTaskForSeries(world, s.Location, s.SKU)
+				if err != nil || !t.hasExactOptimum() {
+					continue
+				}
 			}
 			return s.Location, s.SKU, true
 		}

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -121,6 +122,20 @@ func TestReplenishTaskForSeries(t *testing.T) {
 	loc, sku, ok := DefaultWorldSeries(world, "")
 	if !ok || loc != "S02" || sku != "P001" {
 		t.Fatalf("default series %s/%s %v, want S02/P001 (S01/P001 has lead time 4; weekly demand has an exact optimum)", loc, sku, ok)
+	}
+	// A lead time of 3 at a high mean is past the DP's size caps: the
+	// task would have no optimum, so it is passed over too.
+	big := dataset.Series{Location: "S00", SKU: "P001", LeadTime: 3, Demand: dataset.DemandProcess{Base: 11.3}, Policy: dataset.PolicyBaseStock, PolicyParam: 1.2}
+	bigTask, err := ReplenishTaskForSeries(dataset.GenSummary{Costs: dataset.Costs, Series: []dataset.Series{big}}, "S00", "P001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bigTask.SolveDP(context.Background()); !errors.Is(err, ErrNoOptimum) {
+		t.Fatalf("L=3, mean 11.3: SolveDP error %v, want ErrNoOptimum", err)
+	}
+	withBig := dataset.GenSummary{Costs: dataset.Costs, Series: append([]dataset.Series{big}, world.Series...)}
+	if loc, sku, ok := DefaultWorldSeries(withBig, ""); !ok || loc != "S02" || sku != "P001" {
+		t.Fatalf("default series %s/%s %v, want S02/P001 (S00/P001's program is too large)", loc, sku, ok)
 	}
 	loc, sku = "S02", "P002"
 	if _, _, ok := DefaultWorldSeries(world, dataset.PolicyBaseStockPerturbed); ok {
