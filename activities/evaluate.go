@@ -55,8 +55,9 @@ type EvalOptions struct {
 	// and the demo fill it in when an input directory holds a world.json.
 	World string `json:"world,omitempty"`
 	// Series names the world's series as "LOCATION/SKU". Empty means
-	// eval.DefaultWorldSeries: the first series with an exact optimum, else
-	// the first series.
+	// eval.DefaultWorldSeries: the first series with an exact optimum whose
+	// logged decisions vary, else the first with an exact optimum, else the
+	// first series.
 	Series string `json:"series,omitempty"`
 	// Tasks lists the tasks to run (eval.Config.Tasks). Empty means eval's
 	// defaults, plus eta when ETAEvents is set.

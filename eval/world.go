@@ -106,29 +106,39 @@ func ReplenishTaskForSeries(world dataset.GenSummary, loc, sku string) (Replenis
 	return ReplenishTask{}, fmt.Errorf("%w: world has no series %s/%s (%d series)", ErrInvalidConfig, loc, sku, len(world.Series))
 }
 
-// DefaultWorldSeries picks the series a pipeline scores by default: the
-// first, in world order, whose logged policy is policy (any when empty) and
-// whose task has an exact optimum (stationary or weekly demand, lead time
-// at most 3, and a program within the DP's size caps);
-// failing that, the first whose logged policy is policy, scored against
-// searched baselines without an optimum. It reports false when no series
-// has that policy.
+// DefaultWorldSeries picks the series a pipeline scores by default, the
+// first in world order of these, among series whose logged policy is
+// policy (any when empty):
+//
+//  1. one whose task has an exact optimum (stationary or weekly demand,
+//     lead time at most 3, a program within the DP's size caps) and whose
+//     logged decisions vary (a noisy or perturbed policy), so that an agent
+//     conditioned on outcomes has something to learn beyond the policy and
+//     can be told apart from one that copies it;
+//  2. one with an exact optimum;
+//  3. any, scored against searched baselines without an optimum.
+//
+// It reports false when no series has that policy.
 func DefaultWorldSeries(world dataset.GenSummary, policy string) (loc, sku string, ok bool) {
-	for _, exact := range []bool{true, false} {
+	exact := func(s dataset.Series) bool {
+		if s.LeadTime < 1 || s.LeadTime > 3 {
+			return false
+		}
+		t, err := ReplenishTaskForSeries(world, s.Location, s.SKU)
+		return err == nil && t.hasExactOptimum()
+	}
+	varied := func(s dataset.Series) bool {
+		return s.Policy == dataset.PolicyBaseStockNoisy || s.Policy == dataset.PolicyBaseStockPerturbed
+	}
+	for _, want := range []func(dataset.Series) bool{
+		func(s dataset.Series) bool { return varied(s) && exact(s) },
+		exact,
+		func(dataset.Series) bool { return true },
+	} {
 		for _, s := range world.Series {
-			if policy != "" && s.Policy != policy {
-				continue
+			if (policy == "" || s.Policy == policy) && want(s) {
+				return s.Location, s.SKU, true
 			}
-			if exact && (s.LeadTime < 1 || s.LeadTime > 3) {
-				continue
-			}
-			if exact {
-				t, err := ReplenishTaskForSeries(world, s.Location, s.SKU)
-				if err != nil || !t.hasExactOptimum() {
-					continue
-				}
-			}
-			return s.Location, s.SKU, true
 		}
 	}
 	return "", "", false

@@ -123,6 +123,18 @@ func TestReplenishTaskForSeries(t *testing.T) {
 	if !ok || loc != "S02" || sku != "P001" {
 		t.Fatalf("default series %s/%s %v, want S02/P001 (S01/P001 has lead time 4; weekly demand has an exact optimum)", loc, sku, ok)
 	}
+	// Among exact series, one whose logged decisions vary comes first.
+	fixedFirst := dataset.GenSummary{Costs: dataset.Costs, Series: []dataset.Series{
+		{Location: "S01", SKU: "P001", LeadTime: 1, Demand: dataset.DemandProcess{Base: 4}, Policy: dataset.PolicyBaseStock, PolicyParam: 1.2},
+		{Location: "S01", SKU: "P002", LeadTime: 1, Demand: dataset.DemandProcess{Base: 5}, Policy: dataset.PolicyBaseStockPerturbed, PolicyParam: 3},
+	}}
+	if loc, sku, ok := DefaultWorldSeries(fixedFirst, ""); !ok || loc != "S01" || sku != "P002" {
+		t.Fatalf("default series %s/%s %v, want S01/P002 (perturbed) before S01/P001 (deterministic)", loc, sku, ok)
+	}
+	fixedFirst.Series = fixedFirst.Series[:1]
+	if loc, sku, ok := DefaultWorldSeries(fixedFirst, ""); !ok || loc != "S01" || sku != "P001" {
+		t.Fatalf("default series %s/%s %v, want S01/P001, the only exact series", loc, sku, ok)
+	}
 	// A lead time of 3 at a high mean is past the DP's size caps: the
 	// task would have no optimum, so it is passed over too.
 	big := dataset.Series{Location: "S00", SKU: "P001", LeadTime: 3, Demand: dataset.DemandProcess{Base: 11.3}, Policy: dataset.PolicyBaseStock, PolicyParam: 1.2}
