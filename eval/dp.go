@@ -191,6 +191,9 @@ type Stationary struct {
 	Iterations int
 	// States is the number of states with positive stationary probability.
 	States int
+	// Direct reports that the distribution was solved directly, the chain
+	// not having settled in lazyAfter power-method steps.
+	Direct bool
 }
 
 // lazyAfter is the number of power-method steps after which stationary
@@ -200,9 +203,10 @@ const lazyAfter = 2000
 // stationary computes the stationary distribution of the chain under the
 // policy fixed (one order per state) by the power method, started from an
 // empty system (nothing on hand or outstanding) so that only the states the
-// policy reaches are ever touched. A chain that does not settle (a
-// periodic one: a base-stock level the demand can cycle around) is damped
-// after lazyAfter steps.
+// policy reaches are ever touched. A chain that has not settled after
+// lazyAfter steps is solved directly when it is small (stationaryDirect),
+// and otherwise damped (a periodic one: a base-stock level the demand can
+// cycle around).
 func (m dpModel) stationary(ctx context.Context, fixed []int32) (Stationary, error) {
 	n := m.nx() * m.P
 	pi := make([]float64, n)
@@ -243,26 +247,40 @@ func (m dpModel) stationary(ctx context.Context, fixed []int32) (Stationary, err
 		}
 		pi, nxt = nxt, pi
 		if diff <= 1e-13 {
-			var st Stationary
-			for s, p := range pi {
-				if p == 0 {
-					continue
-				}
-				y, _ := m.next(s, int(fixed[s]))
-				st.Cost += p * m.cost[y+m.B]
-				st.FillRate += p * m.served[y+m.B]
-				st.States++
+			return m.summarise(pi, total, fixed, it), nil
+		}
+		// One that has not settled by then mixes slowly; such chains have
+		// few states, and are solved directly (dp_direct.go).
+		if it == lazyAfter {
+			if direct, ok := m.stationaryDirect(fixed, m.B*m.P); ok {
+				st := m.summarise(direct, 1, fixed, it)
+				st.Direct = true
+				return st, nil
 			}
-			st.Cost /= total
-			st.FillRate /= total * math.Max(m.lambda, 1e-300)
-			if m.lambda == 0 {
-				st.FillRate = 1
-			}
-			st.Iterations = it
-			return st, nil
 		}
 	}
 	return Stationary{}, fmt.Errorf("%w: the stationary distribution did not settle in %d steps", ErrNoOptimum, maxIter)
+}
+
+// summarise prices the distribution pi (of mass total) under fixed.
+func (m dpModel) summarise(pi []float64, total float64, fixed []int32, iterations int) Stationary {
+	var st Stationary
+	for s, p := range pi {
+		if p == 0 {
+			continue
+		}
+		y, _ := m.next(s, int(fixed[s]))
+		st.Cost += p * m.cost[y+m.B]
+		st.FillRate += p * m.served[y+m.B]
+		st.States++
+	}
+	st.Cost /= total
+	st.FillRate /= total * math.Max(m.lambda, 1e-300)
+	if m.lambda == 0 {
+		st.FillRate = 1
+	}
+	st.Iterations = iterations
+	return st
 }
 
 // state maps what a policy sees at the end of a day to a state index.
