@@ -219,18 +219,7 @@ func (m dpModel) stationary(ctx context.Context, fixed []int32) (Stationary, err
 				return Stationary{}, err
 			}
 		}
-		clear(nxt)
-		for s, p := range pi {
-			if p == 0 {
-				continue
-			}
-			y, rest := m.next(s, int(fixed[s]))
-			yi := y + m.B
-			nxt[rest] += p * m.tail[yi]
-			for k := 0; k < yi; k++ {
-				nxt[(yi-k)*m.P+rest] += p * m.pmf[k]
-			}
-		}
+		m.step(nxt, pi, fixed)
 		// A chain that has not settled after lazyAfter steps may be
 		// periodic (the distribution cycles); from then on step the lazy
 		// chain, (I + P)/2, which has the same stationary distribution and
@@ -260,6 +249,22 @@ func (m dpModel) stationary(ctx context.Context, fixed []int32) (Stationary, err
 		}
 	}
 	return Stationary{}, fmt.Errorf("%w: the stationary distribution did not settle in %d steps", ErrNoOptimum, maxIter)
+}
+
+// step sets nxt to pi after one day of the chain under fixed.
+func (m dpModel) step(nxt, pi []float64, fixed []int32) {
+	clear(nxt)
+	for s, p := range pi {
+		if p == 0 {
+			continue
+		}
+		y, rest := m.next(s, int(fixed[s]))
+		yi := y + m.B
+		nxt[rest] += p * m.tail[yi]
+		for k := 0; k < yi; k++ {
+			nxt[(yi-k)*m.P+rest] += p * m.pmf[k]
+		}
+	}
 }
 
 // summarise prices the distribution pi (of mass total) under fixed.
