@@ -33,7 +33,7 @@ func runEval(ctx context.Context, args []string, out io.Writer) error {
 	cutoff := fs.String("eta-cutoff", "", "eta train/test cutoff, RFC 3339 or YYYY-MM-DD (default: --cutoff, else at 80% of the orders)")
 	var opts activities.EvalOptions
 	fs.StringVar(&opts.World, "world", "", "world.json of the generated world: replenish plays one of its series")
-	fs.StringVar(&opts.Series, "series", "", "the world's series, LOCATION/SKU (default: the first with an exact optimum)")
+	fs.StringVar(&opts.Series, "series", "", "the world's series, LOCATION/SKU (default: the first with an exact optimum whose logged decisions vary, else the first with an exact optimum)")
 	canonical := fs.String("canonical", "", "the run's ingest output (day partitions): the replenish agent's prompt starts with its series' logged days before --cutoff")
 	runCutoff := fs.String("cutoff", "", "the run's train/validation split, RFC 3339 or YYYY-MM-DD (the shard manifest's cutoff)")
 	var seed int64
