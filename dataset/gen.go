@@ -488,8 +488,9 @@ func newGenerator(cfg GenConfig, outDir string) *generator {
 		}
 	}
 	// Each series keeps the costs of the days its shadow has run ahead.
+	ahead := g.aheadDays()
 	for _, s := range g.series {
-		s.dayCost = make([]int, g.aheadDays()+1)
+		s.dayCost = make([]int, ahead+1)
 	}
 	return g
 }
