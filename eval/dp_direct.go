@@ -55,11 +55,13 @@ func (m dpModel) stationaryDirect(fixed []int32, start int) ([]float64, bool) {
 		}
 	}
 	// Closed classes: strongly connected components with no edge out.
-	comp := sccs(len(states), func(i int, visit func(int)) {
-		for _, e := range edges[i] {
-			visit(e.to)
+	succs := make([][]int, len(states))
+	for i, out := range edges {
+		for _, e := range out {
+			succs[i] = append(succs[i], e.to)
 		}
-	})
+	}
+	comp := sccs(succs)
 	ncomp := 0
 	for _, c := range comp {
 		ncomp = max(ncomp, c+1)
@@ -137,18 +139,14 @@ func (m dpModel) stationaryDirect(fixed []int32, start int) ([]float64, bool) {
 	return pi, true
 }
 
-// sccs labels the n nodes of a graph with their strongly connected
-// components (Tarjan's algorithm, iterative); adj calls visit for each
-// successor of a node.
-func sccs(n int, adj func(i int, visit func(int))) []int {
+// sccs labels the nodes of a graph, given as each node's successors, with
+// their strongly connected components (Tarjan's algorithm, iterative).
+func sccs(succ [][]int) []int {
 	const unseen = -1
+	n := len(succ)
 	order, low, comp := make([]int, n), make([]int, n), make([]int, n)
 	for i := range order {
 		order[i], comp[i] = unseen, unseen
-	}
-	succ := make([][]int, n)
-	for i := range succ {
-		adj(i, func(j int) { succ[i] = append(succ[i], j) })
 	}
 	var stack []int
 	onStack := make([]bool, n)

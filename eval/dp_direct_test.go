@@ -76,11 +76,7 @@ func TestStationarySlowChains(t *testing.T) {
 func TestSCCs(t *testing.T) {
 	// 0 -> 1 -> 2 -> 0, 2 -> 3, 3 -> 4 -> 3, 5 alone.
 	adj := [][]int{{1}, {2}, {0, 3}, {4}, {3}, nil}
-	comp := sccs(len(adj), func(i int, visit func(int)) {
-		for _, j := range adj[i] {
-			visit(j)
-		}
-	})
+	comp := sccs(adj)
 	same := func(a, b int) bool { return comp[a] == comp[b] }
 	if !same(0, 1) || !same(1, 2) || !same(3, 4) || same(0, 3) || same(5, 0) || same(5, 3) {
 		t.Fatalf("components %v", comp)
