@@ -146,6 +146,24 @@ func (m dpModel) next(s, a int) (y, rest int) {
 	return min(x+q1, m.M), (pi%m.P1)*(m.A+1) + a
 }
 
+// relativeStep ends a sweep of relative value iteration: lo and hi bound
+// the gain by the least and greatest change from v to next, v becomes next
+// relative to its first state, and done reports that the bounds have met
+// (to 1e-9 relative).
+func relativeStep(v, next []float64) (lo, hi float64, done bool) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for i := range next {
+		diff := next[i] - v[i]
+		lo = math.Min(lo, diff)
+		hi = math.Max(hi, diff)
+	}
+	ref := next[0]
+	for i := range next {
+		v[i] = next[i] - ref
+	}
+	return lo, hi, hi-lo <= 1e-9*math.Max(1, math.Abs(hi))
+}
+
 // iterate runs relative value iteration and returns the optimal policy.
 func (m dpModel) iterate(ctx context.Context) (g, lo, hi float64, iters int, action []int32, err error) {
 	n := m.nx() * m.P
@@ -163,17 +181,8 @@ func (m dpModel) iterate(ctx context.Context) (g, lo, hi float64, iters int, act
 		// Tomorrow's expected cost plus the value of the state it leaves,
 		// minimised over the order (dp_periodic.go).
 		bellman(m, v, tv, e, action, nil)
-		lo, hi = math.Inf(1), math.Inf(-1)
-		for i := range tv {
-			diff := tv[i] - v[i]
-			lo = math.Min(lo, diff)
-			hi = math.Max(hi, diff)
-		}
-		ref := tv[0]
-		for i := range tv {
-			v[i] = tv[i] - ref
-		}
-		if hi-lo <= 1e-9*math.Max(1, math.Abs(hi)) {
+		var done bool
+		if lo, hi, done = relativeStep(v, tv); done {
 			return (lo + hi) / 2, lo, hi, iters, action, nil
 		}
 	}

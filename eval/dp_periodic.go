@@ -147,17 +147,8 @@ func weekIteration(ctx context.Context, days []dpModel, fixed [][]int32) (g, lo,
 			bellman(days[(p+1)%periodLen], next, cur, e, action[p], f)
 			next, cur = cur, next
 		}
-		lo, hi = math.Inf(1), math.Inf(-1)
-		for i := range next {
-			diff := next[i] - v[i]
-			lo = math.Min(lo, diff)
-			hi = math.Max(hi, diff)
-		}
-		ref := next[0]
-		for i := range next {
-			v[i] = next[i] - ref
-		}
-		if hi-lo <= 1e-9*math.Max(1, math.Abs(hi)) {
+		var done bool
+		if lo, hi, done = relativeStep(v, next); done {
 			return (lo + hi) / 2 / periodLen, lo / periodLen, hi / periodLen, iters, action, nil
 		}
 	}
