@@ -2,10 +2,7 @@ package dataset_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/supplyline/supplyline/dataset"
@@ -34,26 +31,11 @@ var densityWorlds = []struct {
 // BenchmarkGenerateDensity reports events/s and the peak RSS of a child
 // process generating each densityWorld once.
 func BenchmarkGenerateDensity(b *testing.B) {
-	silence(b)
+	quietLogs(b)
 	for _, w := range densityWorlds {
 		b.Run(w.name, func(b *testing.B) {
 			dir := b.TempDir()
-			var events int64
-			b.ReportAllocs()
-			for b.Loop() {
-				b.StopTimer()
-				out := filepath.Join(dir, "world")
-				if err := os.RemoveAll(out); err != nil {
-					b.Fatal(err)
-				}
-				b.StartTimer()
-				sum, err := dataset.Generate(context.Background(), w.cfg, out)
-				if err != nil {
-					b.Fatal(err)
-				}
-				events = sum.Events
-			}
-			b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			events := timeGenerate(b, w.cfg, dir)
 			b.ReportMetric(float64(events)/float64(w.cfg.Days), "events/day")
 			peakrss.Report(b, "TestGenDensityRSSHelper", 0, genDensityEnv+"="+w.name, "TMPDIR="+dir)
 		})
@@ -67,7 +49,7 @@ func TestGenDensityRSSHelper(t *testing.T) {
 	if name == "" {
 		t.Skip("run by BenchmarkGenerateDensity's peak RSS measurement only")
 	}
-	silence(t)
+	quietLogs(t)
 	for _, w := range densityWorlds {
 		if w.name != name {
 			continue
@@ -81,11 +63,4 @@ func TestGenDensityRSSHelper(t *testing.T) {
 		return
 	}
 	t.Fatalf("%s=%q: no such world", genDensityEnv, name)
-}
-
-// silence discards Generate's slog line for the rest of tb.
-func silence(tb testing.TB) {
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	tb.Cleanup(func() { slog.SetDefault(prev) })
 }

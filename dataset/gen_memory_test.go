@@ -24,7 +24,7 @@ func liveHeap() int64 {
 // was live before, after every sampled day file: the memory Generate holds.
 func heapDuringGenerate(t *testing.T, cfg dataset.GenConfig, every int) (held []int64, sum dataset.GenSummary) {
 	t.Helper()
-	silence(t)
+	quietLogs(t)
 	base := liveHeap()
 	cfg.Progress = func(p dataset.GenProgress) {
 		if p.DaysWritten%every == 0 {

@@ -70,10 +70,9 @@ func quietLogs(tb testing.TB) {
 	tb.Cleanup(func() { slog.SetDefault(prev) })
 }
 
-func BenchmarkGenerate(b *testing.B) {
-	quietLogs(b)
-	cfg := benchGenConfig(b)
-	dir := b.TempDir()
+// timeGenerate times Generate of cfg into a fresh dir/world each round,
+// reports events/s and allocations, and returns the events of a run.
+func timeGenerate(b *testing.B, cfg dataset.GenConfig, dir string) int64 {
 	var events int64
 	b.ReportAllocs()
 	for b.Loop() {
@@ -90,6 +89,14 @@ func BenchmarkGenerate(b *testing.B) {
 		events = sum.Events
 	}
 	b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	return events
+}
+
+func BenchmarkGenerate(b *testing.B) {
+	quietLogs(b)
+	cfg := benchGenConfig(b)
+	dir := b.TempDir()
+	events := timeGenerate(b, cfg, dir)
 	b.ReportMetric(float64(events), "events")
 	b.ReportMetric(float64(cfg.Days), "days")
 	reportPeakRSS(b, "generate", "", filepath.Join(dir, "rss-world"), runtime.GOMAXPROCS(0))
