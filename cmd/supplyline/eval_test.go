@@ -134,14 +134,7 @@ func TestEvalWritesScorecard(t *testing.T) {
 	if err := Run(context.Background(), args, &out); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(filepath.Join(outDir, "scorecard.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sc eval.Scorecard
-	if err := json.Unmarshal(b, &sc); err != nil {
-		t.Fatal(err)
-	}
+	sc := readScorecard(t, outDir)
 	var names []string
 	for _, task := range sc.Tasks {
 		names = append(names, task.Name)
@@ -191,14 +184,7 @@ func TestEvalPlaysAWorldSeries(t *testing.T) {
 	if err := Run(ctx, args, &out); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(filepath.Join(outDir, "scorecard.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sc eval.Scorecard
-	if err := json.Unmarshal(b, &sc); err != nil {
-		t.Fatal(err)
-	}
+	sc := readScorecard(t, outDir)
 	p := sc.Tasks[0].Params
 	if p["location"] != "S02" || p["sku"] != "P002" || p["preamble_days"] != float64(24) || !strings.HasPrefix(sc.Tasks[0].LoggingPolicy, "logged-") {
 		t.Errorf("replenish params %v, logging policy %q: want series S02/P002 with 24 preamble days (Jan 1-24)", p, sc.Tasks[0].LoggingPolicy)
@@ -206,4 +192,18 @@ func TestEvalPlaysAWorldSeries(t *testing.T) {
 	if err := Run(ctx, []string{"eval", "--checkpoint", ckpt, "--shards", shards, "--out", outDir, "--series", "S02/P002"}, &out); err == nil || !strings.Contains(err.Error(), "eval.world") {
 		t.Errorf("--series without --world: %v", err)
 	}
+}
+
+// readScorecard reads the scorecard.json that eval wrote into dir.
+func readScorecard(t *testing.T, dir string) eval.Scorecard {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "scorecard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sc eval.Scorecard
+	if err := json.Unmarshal(b, &sc); err != nil {
+		t.Fatal(err)
+	}
+	return sc
 }
