@@ -24,20 +24,7 @@ import (
 // writeRowGroups writes rows as a Parquet file with rowGroup rows per row group.
 func writeRowGroups(t *testing.T, path string, rows []dataset.Event, rowGroup int64) {
 	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := parquet.NewGenericWriter[dataset.Event](f, parquet.MaxRowsPerRowGroup(rowGroup), parquet.Compression(&parquet.Snappy))
-	if _, err := w.Write(rows); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeRows(t, path, rows, parquet.MaxRowsPerRowGroup(rowGroup), parquet.Compression(&parquet.Snappy))
 }
 
 // messyInputs writes three files of many small row groups whose rows hop

@@ -26,8 +26,9 @@ import (
 	"github.com/supplyline/supplyline/internal/s3test"
 )
 
-// writeRows writes rows of any struct type as a Parquet file.
-func writeRows[T any](t *testing.T, path string, rows []T) {
+// writeRows writes rows of any struct type as a Parquet file, with the
+// writer options given.
+func writeRows[T any](t *testing.T, path string, rows []T, opts ...parquet.WriterOption) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
@@ -36,7 +37,7 @@ func writeRows[T any](t *testing.T, path string, rows []T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := parquet.NewGenericWriter[T](f)
+	w := parquet.NewGenericWriter[T](f, opts...)
 	if _, err := w.Write(rows); err != nil {
 		t.Fatal(err)
 	}
